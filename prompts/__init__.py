@@ -1,0 +1,1 @@
+"""Prompt templates shipped with repopack (installed as repopack.prompts)."""

@@ -1,0 +1,1 @@
+"""Textual front end for repopack (installed as repopack.tui)."""
