@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
+from repopack.cli.app import main
 
-def main() -> None:  # replaced below once commands exist
-    from repopack.cli.app import main as _main
-
-    _main()
+__all__ = ["main"]

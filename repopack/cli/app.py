@@ -1,0 +1,50 @@
+"""The `repopack` click group and the one place errors become exit codes.
+
+Each command lives in its own module under repopack/cli/ and registers itself on
+`cli`; COMMAND_MODULES lists them so importing this module wires them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from repopack import __version__
+from repopack.errors import RepopackError
+
+COMMAND_MODULES = ("pack",)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="repopack")
+def cli() -> None:
+    """repopack: the best prompt for a question about a repository, under a token budget."""
+
+
+def error_line(exc: RepopackError) -> str:
+    """One line, no traceback: 'repopack: error: <message>'."""
+    message = " ".join(str(exc).split()) or exc.__class__.__name__
+    return f"repopack: error: {message}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"repopack.cli.{name}")
+    try:
+        cli.main(args=argv, prog_name="repopack", standalone_mode=False)
+    except RepopackError as exc:
+        click.echo(error_line(exc), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("repopack: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("repopack: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
