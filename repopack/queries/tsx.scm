@@ -1,0 +1,2 @@
+; inherits: typescript
+; TSX is TypeScript with JSX; the grammar differs, the queries do not.
