@@ -1,0 +1,3 @@
+from repopack.cli import main
+
+main()

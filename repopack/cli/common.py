@@ -1,0 +1,110 @@
+"""Helpers shared by the command modules: settings from flags, stderr console, output files."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from repopack.config import Settings, load_settings
+from repopack.errors import RepoError, UsageError
+from repopack.walk import resolve_root
+
+
+def stderr_console() -> Console:
+    no_color = bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
+    return Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+def settings_for(path: str, flags: dict[str, Any]) -> tuple[Path, Settings]:
+    """Resolve the repository root and layer flags over its configuration."""
+    root = resolve_root(path)
+    clean = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in flags.items()}
+    clean = {k: v for k, v in clean.items() if v is not None and v != ()}
+    return root, load_settings(root, clean)
+
+
+def parse_budget(value: str | None) -> int | None:
+    """'20000', '20k', '1.5m' -> tokens."""
+    if value is None:
+        return None
+    text = value.strip().lower().replace("_", "").replace(",", "")
+    mult = 1
+    if text.endswith("k"):
+        mult, text = 1000, text[:-1]
+    elif text.endswith("m"):
+        mult, text = 1_000_000, text[:-1]
+    try:
+        tokens = int(float(text) * mult)
+    except ValueError:
+        raise UsageError(f"--budget takes a number of tokens like 20000 or 32k, got {value!r}") from None
+    if tokens <= 0:
+        raise UsageError(f"--budget must be positive, got {value!r}")
+    return tokens
+
+
+def write_output(text: str, target: str) -> None:
+    """Write atomically: a crash or Ctrl-C never leaves a half-written prompt behind."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    dest = Path(target)
+    if dest.is_dir():
+        raise RepoError(f"output path is a directory: {target}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".repopack-", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LazyProgress:
+    """A rich progress bar on a terminal, shown only once work has taken over a second."""
+
+    def __init__(self, console: Console, delay: float = 1.0) -> None:
+        import time
+
+        self._console = console
+        self._start = time.monotonic()
+        self._delay = delay
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._enabled = console.is_terminal
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import time
+
+        if not self._enabled:
+            return
+        if self._progress is None:
+            if time.monotonic() - self._start < self._delay:
+                return
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                      console=self._console, transient=True)
+            self._progress.start()
+        if stage not in self._tasks:
+            self._tasks[stage] = self._progress.add_task(stage, total=total or 1)
+        self._progress.update(self._tasks[stage], completed=done, total=total or 1)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def guarded(fn: Callable[[], Any], progress: LazyProgress) -> Any:
+    try:
+        return fn()
+    finally:
+        progress.stop()

@@ -1,0 +1,84 @@
+"""`repopack pack`: the main job, no model needed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from repopack.cli.app import cli
+from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
+from repopack.config import ORDERS
+from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.pipeline import PackResult, Signals, pack_repo
+from repopack.render import EXTENSIONS, FORMATS
+
+
+@cli.command("pack")
+@click.argument("path", default=".", type=click.Path())
+@click.option("--budget", "-b", help="Token budget for the whole rendered prompt (e.g. 20000 or 32k).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default xml).")
+@click.option("-o", "--output", help="Output file, or - for stdout (default repopack-output.<ext>).")
+@click.option("--include", multiple=True, help="Only pack files matching this gitignore-style glob (repeatable).")
+@click.option("--exclude", multiple=True, help="Never pack files matching this glob (repeatable).")
+@click.option("--encoding", help="tiktoken encoding (default o200k_base, offline fallback cl100k_base).")
+@click.option("--line-numbers/--no-line-numbers", default=None, help="Prefix full files with line numbers.")
+@click.option("--order", type=click.Choice(ORDERS), help="Where the most relevant files go (default relevance-last).")
+@click.option("--max-file-size", "max_file_bytes", type=int, help="Skip files larger than this many bytes.")
+@click.option("--no-default-excludes", is_flag=True, help="Also pack node_modules, build output, lock files ...")
+@click.option("--query", "-q", help="What the prompt is for; files are ranked for it.")
+@click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
+@click.option("--diff", "diff_base", help="Rank for the changes since this git ref.")
+def pack_command(path: str, budget: str | None, fmt: str | None, output: str | None, include: tuple[str, ...],
+                 exclude: tuple[str, ...], encoding: str | None, line_numbers: bool | None, order: str | None,
+                 max_file_bytes: int | None, no_default_excludes: bool, query: str | None,
+                 focus: tuple[str, ...], diff_base: str | None) -> None:
+    """Pack the repository at PATH into one prompt under a token budget."""
+    flags = {"budget": parse_budget(budget), "format": fmt, "include": include, "exclude": exclude,
+             "encoding": encoding, "line_numbers": line_numbers, "order": order, "max_file_bytes": max_file_bytes,
+             "default_excludes": False if no_default_excludes else None}
+    root, settings = settings_for(path, flags)
+    console = stderr_console()
+    progress = LazyProgress(console)
+    signals = Signals(query=query, focus=focus, diff_base=diff_base)
+    result = guarded(lambda: pack_repo(root, settings, signals, progress), progress)
+    target = output or f"repopack-output{EXTENSIONS[settings.format]}"
+    write_output(result.text, target)
+    print_summary(console, result, target)
+
+
+def print_summary(console, result: PackResult, target: str) -> None:  # type: ignore[no-untyped-def]
+    packed = result.packed
+    modes = Counter(d.mode for d in packed.decisions)
+    tok = result.tokenizer
+    if tok.note:
+        console.print(f"[yellow]note:[/] {tok.note}")
+    for warning in result.walk.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    for finding in result.findings:
+        console.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})")
+    parts = [f"{modes[MODE_FULL]} full"]
+    if modes[MODE_SKELETON]:
+        parts.append(f"{modes[MODE_SKELETON]} skeleton")
+    if modes[MODE_PATH]:
+        parts.append(f"{modes[MODE_PATH]} path-only")
+    if modes[MODE_DROPPED]:
+        parts.append(f"{modes[MODE_DROPPED]} left out")
+    budget = f" of {packed.budget:,} budget" if packed.budget else ""
+    console.print(f"[bold]Packed[/] {len(result.walk.files)} files ({', '.join(parts)}): "
+                  f"{packed.tokens:,} tokens{budget} ({tok.name}) → {target if target != '-' else 'stdout'}")
+    reasons = Counter(s.reason for s in result.walk.skipped)
+    if reasons:
+        listed = ", ".join(f"{n} {r}" for r, n in reasons.most_common())
+        console.print(f"Skipped {len(result.walk.skipped)}: {listed}")
+    largest = sorted(result.file_tokens.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    if largest:
+        console.print("Largest: " + ", ".join(f"{p} ({n:,})" for p, n in largest))
+    dropped = [d.path for d in packed.decisions if d.mode in (MODE_PATH, MODE_DROPPED)]
+    if dropped and packed.budget:
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        console.print(f"Left out for the budget: {', '.join(dropped[:5])}{more}")
+
+
+__all__ = ["pack_command", "Path"]
