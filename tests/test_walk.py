@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from repopack.errors import RepoError
 from repopack.walk import (
     SKIP_BINARY,
