@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from support.fake_openai import _fake_openai_server, fake_openai  # noqa: F401  (fixtures)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

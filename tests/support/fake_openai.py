@@ -1,0 +1,265 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests (no mocks of the SDK).
+
+Speaks ``POST /v1/chat/completions`` (SSE streaming with a final usage chunk and
+``data: [DONE]``, or one JSON body) and ``GET /v1/models``.  Every request is recorded
+(method, path, headers with the Authorization value replaced, parsed JSON body).
+
+Tests script it per call through ``FakeOpenAI.script(...)``:
+
+- ``replies``: texts to answer with, one per request (the last one repeats);
+- ``statuses``: status codes to answer the next requests with before replying
+  normally, e.g. ``[429, 500]``; ``retry_after`` adds a Retry-After header to 429s;
+- ``context_limit``: answer 400 ``context_length_exceeded`` when the prompt (all
+  message contents) has more characters than this;
+- ``echo_half``: reply with the first half of the prompt;
+- ``chunk_delay``: seconds to sleep between streamed chunks (slow streaming).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+MODEL_IDS = ("gpt-4.1", "fake-model")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def prompt_text(self) -> str:
+        """All message contents joined, for "does the request contain X" checks."""
+        if not isinstance(self.body, dict):
+            return ""
+        return "\n".join(_content_text(m.get("content")) for m in self.body.get("messages", []))
+
+
+@dataclass
+class Script:
+    replies: list[str] = field(default_factory=lambda: ["Hello from the fake model."])
+    statuses: list[int] = field(default_factory=list)
+    retry_after: float | None = None
+    context_limit: int | None = None
+    echo_half: bool = False
+    chunk_delay: float = 0.0
+    chunk_size: int = 8
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # [{"type": "text", "text": ...}]
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
+        pass
+
+    def _record(self, body: Any) -> RecordedRequest:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if "authorization" in headers:
+            scheme = headers["authorization"].split(" ", 1)[0]
+            headers["authorization"] = f"{scheme} <redacted>"
+        request = RecordedRequest(self.command, self.path, headers, body)
+        with self.server.lock:
+            self.server.requests.append(request)
+        return request
+
+    def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, code: str | None, kind: str,
+               extra: dict[str, str] | None = None) -> None:
+        self._send_json(status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, extra)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._record(None)
+        if self.path.rstrip("/") == "/v1/models":
+            self._send_json(200, {"object": "list", "data": [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in MODEL_IDS]})
+        else:
+            self._error(404, f"no route {self.path}", None, "invalid_request_error")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        request = self._record(body)
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._error(404, f"no route {self.path}", None, "invalid_request_error")
+            return
+        script = self.server.script
+        with self.server.lock:
+            status = script.statuses.pop(0) if script.statuses else None
+            reply_index = self.server.reply_index
+            self.server.reply_index += 1
+        if status is not None:
+            self._scripted_status(status, script)
+            return
+        prompt = request.prompt_text
+        if script.context_limit is not None and len(prompt) > script.context_limit:
+            self._error(400, f"This model's maximum context length is {script.context_limit} tokens. "
+                        f"However, your messages resulted in {len(prompt)} tokens.",
+                        "context_length_exceeded", "invalid_request_error")
+            return
+        if script.echo_half:
+            text = prompt[: len(prompt) // 2]
+        else:
+            text = script.replies[min(reply_index, len(script.replies) - 1)]
+        model = body.get("model", "fake-model") if isinstance(body, dict) else "fake-model"
+        usage = {"prompt_tokens": max(1, len(prompt) // 4), "completion_tokens": max(1, len(text) // 4)}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if isinstance(body, dict) and body.get("stream"):
+            self._stream(text, model, usage, script, body)
+        else:
+            self._send_json(200, {
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "stop"}],
+                "usage": usage,
+            })
+
+    def _scripted_status(self, status: int, script: Script) -> None:
+        if status == 401:
+            self._error(401, "Incorrect API key provided.", "invalid_api_key", "invalid_request_error")
+        elif status == 403:
+            self._error(403, "Forbidden.", None, "permission_error")
+        elif status == 404:
+            self._error(404, "The model does not exist.", "model_not_found", "invalid_request_error")
+        elif status == 429:
+            extra = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else None
+            self._error(429, "Rate limit reached.", "rate_limit_exceeded", "requests", extra)
+        else:
+            self._error(status, "The server had an error.", None, "server_error")
+
+    def _stream(self, text: str, model: str, usage: dict[str, int], script: Script, body: dict[str, Any]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, with_usage: bool = False) -> bytes:
+            payload: dict[str, Any] = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                                       "model": model, "choices": []}
+            if not with_usage:
+                payload["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+            else:
+                payload["usage"] = usage
+            return f"data: {json.dumps(payload)}\n\n".encode()
+
+        try:
+            self.wfile.write(chunk({"role": "assistant", "content": ""}))
+            for start in range(0, len(text), script.chunk_size):
+                if script.chunk_delay:
+                    time.sleep(script.chunk_delay)
+                self.wfile.write(chunk({"content": text[start:start + script.chunk_size]}))
+                self.wfile.flush()
+            self.wfile.write(chunk({}, finish="stop"))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self.wfile.write(chunk({}, with_usage=True))
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (e.g. Ctrl-C in a test)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.requests: list[RecordedRequest] = []
+        self.script = Script()
+        self.reply_index = 0
+
+
+class FakeOpenAI:
+    """Test handle over a running server: ``base_url``, ``requests``, ``script(...)``."""
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        host, port = server.server_address[:2]
+        self.base_url = f"http://{host}:{port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._server.lock:
+            return list(self._server.requests)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.rstrip("/").endswith("/chat/completions")]
+
+    def script(
+        self,
+        replies: Sequence[str] | None = None,
+        *,
+        statuses: Sequence[int] = (),
+        retry_after: float | None = None,
+        context_limit: int | None = None,
+        echo_half: bool = False,
+        chunk_delay: float = 0.0,
+        chunk_size: int = 8,
+    ) -> FakeOpenAI:
+        with self._server.lock:
+            self._server.script = Script(
+                replies=list(replies) if replies else Script().replies,
+                statuses=list(statuses), retry_after=retry_after, context_limit=context_limit,
+                echo_half=echo_half, chunk_delay=chunk_delay, chunk_size=chunk_size,
+            )
+            self._server.reply_index = 0
+        return self
+
+    def reset(self) -> None:
+        with self._server.lock:
+            self._server.requests.clear()
+        self.script()
+
+
+@pytest.fixture(scope="session")
+def _fake_openai_server() -> Iterator[_Server]:
+    server = _Server()
+    thread = threading.Thread(target=server.serve_forever, name="fake-openai", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def fake_openai(_fake_openai_server: _Server) -> Iterator[FakeOpenAI]:
+    handle = FakeOpenAI(_fake_openai_server)
+    handle.reset()
+    yield handle
+    handle.reset()
