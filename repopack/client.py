@@ -138,8 +138,23 @@ def stream_chat(
     Retries cover only the request itself: once text has been yielded, a failure is
     raised rather than retried, so nothing is ever shown twice.
     """
+    own = client is None
     sdk = client or make_openai_client(config)
+    try:
+        yield from _stream(config, sdk, messages, sleep, on_retry, params)
+    finally:
+        if own:
+            sdk.close()
 
+
+def _stream(
+    config: ClientConfig,
+    sdk: openai.OpenAI,
+    messages: Sequence[Message],
+    sleep: Callable[[float], None],
+    on_retry: Callable[[str], None] | None,
+    params: dict[str, Any],
+) -> Iterator[ChatEvent]:
     def _open() -> Any:
         return sdk.chat.completions.create(
             model=config.model,
@@ -183,7 +198,11 @@ def complete_chat(
             model=config.model, messages=list(messages), **params  # type: ignore[arg-type]
         )
 
-    response = _with_retries(config, _call, sleep, on_retry)
+    try:
+        response = _with_retries(config, _call, sleep, on_retry)
+    finally:
+        if client is None:
+            sdk.close()
     choice = response.choices[0] if response.choices else None
     usage = response.usage
     return ChatResult(
