@@ -120,7 +120,7 @@ _QUALIFIED = frozenset(
 )
 
 MAX_PARSE_BYTES = 2_000_000  # larger files get the regex scan
-PARSE_TIMEOUT_S = 2.0  # wall-clock limit for files above _TIMED_PARSE_BYTES
+PARSE_TIMEOUT_S = 2.0  # per file; parsing and querying are only cancelled above _TIMED_PARSE_BYTES
 _TIMED_PARSE_BYTES = 200_000
 _SIGNATURE_CHARS = 200
 
@@ -254,14 +254,18 @@ def _parser(lang: str) -> Parser:
 def _parse_tree(path: str, lang: str, source: bytes) -> FileSymbols:
     spec = _spec(lang)
     parser = _parser(lang)
-    if len(source) <= _TIMED_PARSE_BYTES:
-        tree = parser.parse(source)
+    deadline = time.monotonic() + PARSE_TIMEOUT_S
+
+    def out_of_time(*_args: object) -> bool:
+        return time.monotonic() > deadline
+
+    # The progress callback costs time, so only big files pay for it.  (QueryCursor's own
+    # progress_callback crashes py-tree-sitter 0.26; queries are linear, so none is used.)
+    if len(source) > _TIMED_PARSE_BYTES:
+        # Raises ValueError when cancelled; parse_file then falls back to the regex scan.
+        tree = parser.parse(lambda offset, _point: source[offset : offset + 65536], progress_callback=out_of_time)
     else:
-        deadline = time.monotonic() + PARSE_TIMEOUT_S
-        tree = parser.parse(
-            lambda offset, _point: source[offset : offset + 65536],
-            progress_callback=lambda _offset, _has_error: time.monotonic() > deadline,
-        )
+        tree = parser.parse(source)
     root = tree.root_node
 
     found: dict[tuple[int, str], tuple[int, int, str, Node, Node]] = {}
@@ -270,38 +274,46 @@ def _parse_tree(path: str, lang: str, source: bytes) -> FileSymbols:
         own = pattern >= spec.own_from
         for name, nodes in captures.items():
             if name.startswith("import"):
-                imports.extend((n.start_byte, t) for n in nodes for t in _import_targets(lang, name, n))
+                imports.extend((n.start_byte, t) for n in nodes for t in _import_targets(lang, name, n, source))
             elif name.startswith("definition.") and "name" in captures:
                 kind = name.removeprefix("definition.")
                 if kind not in _KNOWN_KINDS:
                     continue
                 name_node = captures["name"][0]
-                key = (nodes[0].start_byte, _text(name_node))
+                key = (nodes[0].start_byte, _text(name_node, source))
                 rank = (_KIND_RANK.get(kind, 1), int(own))
                 if key not in found or rank > found[key][:2]:
                     found[key] = (*rank, kind, nodes[0], name_node)
 
     ref_types = set(spec.rules.refs)
-    counts = Counter(n.text for n in QueryCursor(spec.refs).captures(root).get("ref", ()))
+    refs = QueryCursor(spec.refs).captures(root).get("ref", ())
+    # Slicing the source ourselves: Node.text is slow when the tree was parsed from a callback.
+    counts = Counter(source[n.start_byte : n.end_byte] for n in refs)
     defs = []
-    for (_, name), (_, _, kind, node, name_node) in found.items():
-        symbol = _symbol(lang, name, kind, node, name_node)
+    partial = False
+    for index, ((_, name), (_, _, kind, node, name_node)) in enumerate(found.items()):
+        # Node.parent walks down from the root, so thousands of definitions under one very
+        # wide node (generated tables, minified bundles) cost quadratic time: stop at the deadline.
+        if index % 64 == 63 and out_of_time():
+            partial = True
+            break
+        symbol = _symbol(lang, name, kind, node, name_node, source)
         if symbol is not None:
             defs.append(symbol)
             if name_node.type in ref_types:
-                counts[name_node.text] -= 1
+                counts[source[name_node.start_byte : name_node.end_byte]] -= 1
     defs.sort(key=lambda s: (s.line, s.end_line, s.name))
 
     seen: set[str] = set()
     ordered = [t for _, t in sorted(imports) if not (t in seen or seen.add(t))]
-    return FileSymbols(path, lang, tuple(defs), _ref_tuple(counts, lang), tuple(ordered), root.has_error)
+    return FileSymbols(path, lang, tuple(defs), _ref_tuple(counts, lang), tuple(ordered), root.has_error or partial)
 
 
-def _symbol(lang: str, name: str, kind: str, node: Node, name_node: Node) -> Symbol | None:
+def _symbol(lang: str, name: str, kind: str, node: Node, name_node: Node, source: bytes) -> Symbol | None:
     node = _definition_node(lang, node)
     if node.type in _SPECIFIERS and node.child_by_field_name("body") is None:
         return None  # `struct foo *p` uses a type, it does not define it
-    parent = _qualifier(name_node)
+    parent = _qualifier(name_node, source)
     scopes = _rules(lang).scopes
     containers = _rules(lang).containers
     container = None
@@ -310,11 +322,11 @@ def _symbol(lang: str, name: str, kind: str, node: Node, name_node: Node) -> Sym
         if ancestor.type in scopes:
             return None
         if ancestor.type in containers and ancestor.child_by_field_name(containers[ancestor.type]):
-            container = _bare_type_name(_text(ancestor.child_by_field_name(containers[ancestor.type])))
+            container = _bare_type_name(_text(ancestor.child_by_field_name(containers[ancestor.type]), source))
             break
         ancestor = ancestor.parent
     if node.type == "method_declaration" and lang == "go":
-        parent = _go_receiver(node)
+        parent = _go_receiver(node, source)
     parent = parent or container
     if kind in ("function", "method"):
         if container is not None or (lang == "go" and node.type == "method_declaration"):
@@ -327,7 +339,7 @@ def _symbol(lang: str, name: str, kind: str, node: Node, name_node: Node) -> Sym
         kind = "constant" if _UPPER_CONSTANT.match(name) else "variable"
     line = node.start_point.row + 1
     end_line = max(line, node.end_point.row + (1 if node.end_point.column else 0))
-    return Symbol(name, kind, line, end_line, _signature(node), parent)
+    return Symbol(name, kind, line, end_line, _signature(node, source), parent)
 
 
 def _definition_node(lang: str, node: Node) -> Node:
@@ -343,7 +355,7 @@ def _definition_node(lang: str, node: Node) -> Node:
     return node
 
 
-def _qualifier(name_node: Node) -> str | None:
+def _qualifier(name_node: Node, source: bytes) -> str | None:
     """`Foo` in `Foo::bar`, `function Foo.bar`, `Foo.prototype.bar = ...`."""
     parent = name_node.parent
     if parent is None or parent.type not in _QUALIFIED:
@@ -352,17 +364,17 @@ def _qualifier(name_node: Node) -> str | None:
     scope = scope or parent.child_by_field_name("object")
     if scope is None or scope.end_byte > name_node.start_byte:
         return None
-    return _bare_type_name(_text(scope).removesuffix(".prototype"))
+    return _bare_type_name(_text(scope, source).removesuffix(".prototype"))
 
 
-def _go_receiver(node: Node) -> str | None:
+def _go_receiver(node: Node, source: bytes) -> str | None:
     receiver = node.child_by_field_name("receiver")
     if receiver is None:
         return None
     for parameter in receiver.named_children:
         kind = parameter.child_by_field_name("type")
         if kind is not None:
-            return _bare_type_name(_text(kind))
+            return _bare_type_name(_text(kind, source))
     return None
 
 
@@ -372,10 +384,10 @@ def _bare_type_name(text: str) -> str:
     return re.split(r"::|\\", text)[-1].strip()
 
 
-def _signature(node: Node) -> str:
+def _signature(node: Node, source: bytes) -> str:
     body = _body(node)
-    raw = node.text[: body.start_byte - node.start_byte] if body is not None else node.text
-    text = raw.decode("utf-8", "replace")
+    end = body.start_byte if body is not None else node.end_byte
+    text = source[node.start_byte : end].decode("utf-8", "replace")
     if body is None:
         text = text.split("\n", 1)[0]
     text = re.sub(r"\s+", " ", text).strip()
@@ -406,15 +418,15 @@ def _body(node: Node) -> Node | None:
     return None
 
 
-def _text(node: Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+def _text(node: Node | None, source: bytes) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace") if node is not None else ""
 
 
 # --- imports ----------------------------------------------------------------
 
 
-def _import_targets(lang: str, capture: str, node: Node) -> list[str]:
-    text = re.sub(r"\s+", " ", _text(node)).strip()
+def _import_targets(lang: str, capture: str, node: Node, source: bytes) -> list[str]:
+    text = re.sub(r"\s+", " ", _text(node, source)).strip()
     if capture == "import.statement":  # Java `import static a.b.*;`, C# `using X = A.B;`
         text = re.sub(r"^(global\s+)?(import|using)\s+(static\s+)?", "", text).rstrip(";").strip()
         text = re.sub(r"^\w+\s*=\s*", "", text)
@@ -423,7 +435,7 @@ def _import_targets(lang: str, capture: str, node: Node) -> list[str]:
             return [text]
         statement = node.parent
         names = statement.children_by_field_name("name") if statement is not None else []
-        return [text + _text(n.child_by_field_name("name") or n) for n in names] or [text]
+        return [text + _text(n.child_by_field_name("name") or n, source) for n in names] or [text]
     elif capture == "import.require_relative":  # Ruby paths relative to the file
         return [text if text.startswith(".") else "./" + text]
     elif lang == "rust":
