@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -176,7 +178,7 @@ def _read_ignore_file(path: Path) -> list[str]:
         return []
 
 
-def _fs_list(root: Path, always_skip: pathspec.PathSpec) -> list[str]:
+def _fs_list(root: Path, always_skip: _FastSpec) -> list[str]:
     """Filesystem walk honouring .gitignore files at every level and .git/info/exclude."""
     top_lines = _read_ignore_file(root / ".git" / "info" / "exclude")
     specs: list[tuple[str, pathspec.PathSpec]] = []
@@ -219,13 +221,37 @@ def _fs_list(root: Path, always_skip: pathspec.PathSpec) -> list[str]:
     return found
 
 
-def _spec(lines: Iterable[str]) -> pathspec.PathSpec:
-    return pathspec.GitIgnoreSpec.from_lines(list(lines))
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
-def _glob_spec(patterns: Iterable[str]) -> pathspec.PathSpec | None:
+class _FastSpec:
+    """A gitignore spec that first asks one combined regex of its positive patterns.
+
+    pathspec tries every pattern in turn, which costs ~0.5 s on a 7,000-file tree with
+    the built-in excludes.  When no positive pattern matches, no negation can matter.
+    """
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._spec = pathspec.GitIgnoreSpec.from_lines(list(lines))
+        positives = [p.regex.pattern for p in self._spec.patterns if p.include and p.regex is not None]
+        # Named groups would clash once joined; only the match matters here.
+        joined = "|".join(f"(?:{_NAMED_GROUP.sub('(?:', r)})" for r in positives)
+        self._any = re.compile(joined) if positives else None
+        self._has_negation = any(p.include is False for p in self._spec.patterns)
+
+    def match_file(self, path: str) -> bool:
+        if self._any is None or not self._any.search(path):
+            return False
+        return self._spec.match_file(path) if self._has_negation else True
+
+
+def _spec(lines: Iterable[str]) -> _FastSpec:
+    return _FastSpec(lines)
+
+
+def _glob_spec(patterns: Iterable[str]) -> _FastSpec | None:
     pats = [p for p in patterns if p]
-    return pathspec.GitIgnoreSpec.from_lines(pats) if pats else None
+    return _FastSpec(pats) if pats else None
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -237,24 +263,25 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None, SkippedFile | None, str | None]:
-    full = root / rel
+    full = os.path.join(root, rel)  # os.path, not pathlib: this runs once per file of big trees
     try:
-        st = full.lstat()
+        st = os.lstat(full)
     except OSError:
         return None, None, None  # deleted in the work tree but still in the index
-    if os.path.islink(full):
-        if not _inside(root, full):
+    if stat.S_ISLNK(st.st_mode):
+        if not _inside(root, Path(full)):
             return None, SkippedFile(rel, SKIP_SYMLINK), None
         try:
-            st = full.stat()
+            st = os.stat(full)
         except OSError:
             return None, SkippedFile(rel, SKIP_SYMLINK), None
-    if not os.path.isfile(full):
+    if not stat.S_ISREG(st.st_mode):
         return None, None, None  # directories (submodules), sockets, fifos
     if st.st_size > rules.max_file_bytes:
         return None, SkippedFile(rel, SKIP_SIZE, st.st_size), None
     try:
-        raw = full.read_bytes()
+        with open(full, "rb") as fh:
+            raw = fh.read()
     except OSError as exc:
         return None, SkippedFile(rel, SKIP_UNREADABLE, st.st_size), f"cannot read {rel}: {exc.strerror or exc}"
     if looks_binary(rel, raw[:SNIFF_BYTES]):

@@ -102,3 +102,14 @@ def test_file_content_cannot_break_out_of_its_block(body, fmt) -> None:
     else:
         seps = re.findall(r"^(=+)\nFile: evil\.py$", packed.text, re.M)
         assert len(seps[0]) > 16
+
+
+def test_sum_of_parts_matches_exact_count_on_a_fixture(fixture_repo) -> None:
+    from repopack.config import Settings
+    from repopack.fit import _count_document
+    from repopack.pipeline import pack_repo
+
+    result = pack_repo(fixture_repo("pyapp"), Settings(encoding="cl100k_base"))
+    doc = result.packed.document
+    padded = result.packed.text + " " * 2_000_000  # over the threshold: forces the sum of parts
+    assert _count_document(doc, padded, TOK) == TOK.count(result.packed.text)
