@@ -131,7 +131,9 @@ def _parse_block(block: str) -> list[FileEdit]:
     except (unidiff.UnidiffParseError, ValueError, IndexError):
         return _TolerantParser(block).parse()
     edits = [_from_unidiff(patched) for patched in patch]
-    if not edits or any(edit is None for edit in edits):
+    # unidiff skips what it does not understand (e.g. "@@ ... @@"): then read it loosely.
+    headers = sum(1 for line in block.splitlines() if line.startswith("@@"))
+    if not edits or any(edit is None for edit in edits) or headers != sum(len(p) for p in patch):
         return _TolerantParser(block).parse()
     return [edit for edit in edits if edit is not None]
 
