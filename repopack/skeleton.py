@@ -41,8 +41,8 @@ _COMMENTS: dict[str, tuple[str, ...]] = {
     "php": (*_CURLY_COMMENTS, "#"),
 }
 _JS_IMPORT = r"import\b|export\s.*\bfrom\b|(const|let|var)\s.*=\s*require\("
-# Imports and other lines that give context to the definitions after them.
-_HEADER_LINE: dict[str, re.Pattern[str]] = {
+# Imports, kept whole when parenthesised over several lines.
+_IMPORT_LINE: dict[str, re.Pattern[str]] = {
     lang: re.compile(pattern)
     for lang, pattern in {
         "python": r"(import|from)\s",
@@ -50,7 +50,7 @@ _HEADER_LINE: dict[str, re.Pattern[str]] = {
         "typescript": _JS_IMPORT,
         "tsx": _JS_IMPORT,
         "go": r"(import|package)\b",
-        "rust": r"(pub(\(\w+\))?\s+)?(use\s|extern\s+crate\s|mod\s|impl\b)|unsafe\s+impl\b",
+        "rust": r"(pub(\(\w+\))?\s+)?(use\s|extern\s+crate\s|mod\s+\w+\s*;)",
         "java": r"(import|package)\s",
         "c": r"#\s*include\b",
         "cpp": r"#\s*include\b",
@@ -61,6 +61,8 @@ _HEADER_LINE: dict[str, re.Pattern[str]] = {
         "bash": r"(source|\.)\s",
     }.items()
 }
+# One-line headers that say what the definitions after them belong to.
+_CONTEXT_LINE: dict[str, re.Pattern[str]] = {"rust": re.compile(r"\s*(unsafe\s+)?impl\b")}
 _DOCSTRING = re.compile(r"[rRuUbB]?(\"\"\"|''')")
 _DECORATION = ("@", "#[")
 
@@ -83,11 +85,16 @@ def skeleton_text(text: str, symbols: FileSymbols) -> str:
             keep[number] = True
 
     mark(*_leading_doc(lines, comments))
-    imports = _HEADER_LINE.get(symbols.language or "")
+    imports = _IMPORT_LINE.get(symbols.language or "")
     if imports is not None:
         for number, line in enumerate(lines, 1):
             if imports.match(line):
                 mark(number, _balanced_end(lines, number))
+    context = _CONTEXT_LINE.get(symbols.language or "")
+    if context is not None:
+        for number, line in enumerate(lines, 1):
+            if context.match(line):
+                mark(number, number)
 
     functions = [d.line for d in symbols.defs if d.kind in ("function", "method")]
     for symbol in symbols.defs:
