@@ -304,13 +304,12 @@ def _parse_tree(path: str, lang: str, source: bytes) -> FileSymbols:
                 counts[source[name_node.start_byte : name_node.end_byte]] -= 1
     defs.sort(key=lambda s: (s.line, s.end_line, s.name))
 
-    seen: set[str] = set()
-    ordered = [t for _, t in sorted(imports) if not (t in seen or seen.add(t))]
+    ordered = dict.fromkeys(target for _, target in sorted(imports))
     return FileSymbols(path, lang, tuple(defs), _ref_tuple(counts, lang), tuple(ordered), root.has_error or partial)
 
 
 def _symbol(lang: str, name: str, kind: str, node: Node, name_node: Node, source: bytes) -> Symbol | None:
-    node = _definition_node(lang, node)
+    node = _definition_node(node)
     if node.type in _SPECIFIERS and node.child_by_field_name("body") is None:
         return None  # `struct foo *p` uses a type, it does not define it
     parent = _qualifier(name_node, source)
@@ -342,16 +341,17 @@ def _symbol(lang: str, name: str, kind: str, node: Node, name_node: Node, source
     return Symbol(name, kind, line, end_line, _signature(node, source), parent)
 
 
-def _definition_node(lang: str, node: Node) -> Node:
+def _definition_node(node: Node) -> Node:
     """The node whose span and text make the definition's lines and signature."""
-    while node.type in _DECLARATORS and node.parent is not None:
-        node = node.parent
-    if node.type == "variable_declarator" and node.parent is not None and node.parent.named_child_count == 1:
-        node = node.parent  # `const f = () => ...`: keep the `const`
-    if node.type in ("type_spec", "const_spec", "var_spec") and node.parent.named_child_count == 1:
-        node = node.parent  # Go: `type T struct`, not `T struct`
-    if node.parent is not None and node.parent.type == "export_statement":
-        node = node.parent
+    parent = node.parent
+    while node.type in _DECLARATORS and parent is not None:  # C: the declaration, not its declarator
+        node, parent = parent, parent.parent
+    # `const f = () => ...` keeps its `const`; Go's `type T struct` its `type`, unless grouped.
+    if parent is not None and parent.named_child_count == 1:
+        if node.type in ("variable_declarator", "type_spec", "const_spec", "var_spec"):
+            node, parent = parent, parent.parent
+    if parent is not None and parent.type == "export_statement":
+        node = parent
     return node
 
 
@@ -411,11 +411,8 @@ def _body(node: Node) -> Node | None:
         value = candidate.child_by_field_name("value")
         if value is not None and value.child_by_field_name("body") is not None:
             return value.child_by_field_name("body")
-    if node.type == "export_statement":
-        declaration = node.child_by_field_name("declaration")
-        if declaration is not None:
-            return _body(declaration)
-    return None
+    exported = node.child_by_field_name("declaration") if node.type == "export_statement" else None
+    return _body(exported) if exported is not None else None
 
 
 def _text(node: Node | None, source: bytes) -> str:
