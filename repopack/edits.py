@@ -94,7 +94,7 @@ def render_diff(edit: FileEdit) -> str:
 
 def _diff_blocks(text: str) -> Iterator[str]:
     """Fenced blocks that hold a diff; the whole text when no fence holds one."""
-    lines = text.splitlines()
+    lines = _split_lines(text)
     found = False
     i = 0
     while i < len(lines):
@@ -121,6 +121,15 @@ def _diff_blocks(text: str) -> Iterator[str]:
         yield text if text.endswith("\n") else text + "\n"
 
 
+def _split_lines(text: str) -> list[str]:
+    """Lines split on "\n" only: str.splitlines() would also split at form feeds and
+    other separators that are ordinary characters inside a source line."""
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _looks_like_diff(text: str) -> bool:
     return bool(re.search(r"^--- .*\n\+\+\+ ", text, re.MULTILINE)) or text.startswith("diff --git ")
 
@@ -132,7 +141,7 @@ def _parse_block(block: str) -> list[FileEdit]:
         return _TolerantParser(block).parse()
     edits = [_from_unidiff(patched) for patched in patch]
     # unidiff skips what it does not understand (e.g. "@@ ... @@"): then read it loosely.
-    headers = sum(1 for line in block.splitlines() if line.startswith("@@"))
+    headers = sum(1 for line in _split_lines(block) if line.startswith("@@"))
     if not edits or any(edit is None for edit in edits) or headers != sum(len(p) for p in patch):
         return _TolerantParser(block).parse()
     return [edit for edit in edits if edit is not None]
@@ -195,7 +204,7 @@ class _TolerantParser:
     """Line parser for diffs unidiff rejects (miscounted hunks, bare blank lines)."""
 
     def __init__(self, block: str) -> None:
-        self.lines = block.splitlines()
+        self.lines = _split_lines(block)
         self.edits: list[FileEdit] = []
         self.source: str | None = None
         self.target: str | None = None
