@@ -408,7 +408,7 @@ def _body(node: Node) -> Node | None:
         declaration = node.child_by_field_name("declaration") or node
         candidates = [c for c in declaration.named_children if c.type == "variable_declarator"]
     for candidate in candidates:
-        value = candidate.child_by_field_name("value")
+        value = candidate.child_by_field_name("value") or candidate.child_by_field_name("right")
         if value is not None and value.child_by_field_name("body") is not None:
             return value.child_by_field_name("body")
     exported = node.child_by_field_name("declaration") if node.type == "export_statement" else None
