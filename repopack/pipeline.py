@@ -1,33 +1,32 @@
-"""Wire the stages: walk → redact → count → rank → skeleton → fit → render.
+"""Wire the stages: walk → redact → index (count, parse) → rank → skeleton → fit → render.
 
-`pack_repo` is the one entry point the CLI, the TUI and the session use.  Secrets are
-redacted per file *before* counting, so token counts (and the budget guarantee) are for
-the text that is actually rendered.
+`pack_repo` is the one entry point the CLI, the TUI, the session and review use.  Secrets
+are redacted per file *before* counting, so token counts (and the budget guarantee) are
+for the text that is actually rendered and sent.  Without a budget and without signals
+every file goes in whole, so nothing is parsed: ranking only matters when choosing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from repopack.cache import Cache
 from repopack.config import Settings
+from repopack.errors import RepoError
 from repopack.fit import Candidate, Packed, fit_files
-from repopack.rank import structural_order
+from repopack.index import RepoIndex, build_index
+from repopack.rank import RankedFile, Signals, prior, rank_files, structural_order
+from repopack.secrets import Redaction, SecretFinding, redact_text
 from repopack.tokens import Tokenizer, get_tokenizer
 from repopack.walk import SourceFile, WalkResult, WalkRules, resolve_root, walk_repo
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Signals:
-    """What a pack is about; every field is optional."""
-
-    query: str | None = None
-    focus: tuple[str, ...] = ()
-    diff_base: str | None = None
+SKELETON_HORIZON = 4  # skeletons are prepared for ranked files worth this many budgets of full text
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,9 @@ class PackResult:
     packed: Packed
     walk: WalkResult
     tokenizer: Tokenizer
-    findings: tuple = ()  # secrets.SecretFinding, by file:line and type only
+    ranking: tuple[RankedFile, ...]
+    findings: tuple[SecretFinding, ...] = ()
+    redactions: Mapping[str, Redaction] = field(default_factory=dict, repr=False)
     file_tokens: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -50,50 +51,133 @@ def walk_rules(settings: Settings) -> WalkRules:
                      default_excludes=settings.default_excludes, include_sensitive=settings.include_sensitive)
 
 
-def _numbered(text: str) -> str:
-    width = len(str(text.count("\n") + 1))
-    return "".join(f"{n:>{width}}│ {line}" for n, line in enumerate(text.splitlines(keepends=True), 1))
+def changed_files(root: Path, base: str) -> tuple[str, ...]:
+    """Files that differ from `base` in the work tree (committed or not), plus untracked ones."""
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise RepoError(f"--diff needs git: {exc}") from None
+        if out.returncode != 0:
+            detail = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git failed"
+            raise RepoError(f"--diff {base}: {detail}")
+        return out.stdout
+
+    names = git("diff", "--name-only", "--relative", base, "--").split("\n")
+    names += git("ls-files", "--others", "--exclude-standard").split("\n")
+    return tuple(sorted({n for n in names if n}))
 
 
-def _texts(files: Sequence[SourceFile], line_numbers: bool) -> list[str]:
-    return [_numbered(f.text) if line_numbers else f.text for f in files]
+def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
+    """Redact secrets file by file; clean verdicts are cached by content, secret values never are."""
+    ns = Cache.namespace("clean", 1)
+    clean = cache.get_many(ns, [f.digest for f in files])
+    out: list[SourceFile] = []
+    redactions: dict[str, Redaction] = {}
+    fresh_clean: dict[str, bool] = {}
+    for f in files:
+        if clean.get(f.digest):
+            out.append(f)
+            continue
+        red = redact_text(f.path, f.text)
+        if red.redacted:
+            redactions[f.path] = red
+            out.append(dataclasses.replace(f, text=red.text, digest=f.digest + "-r"))
+        else:
+            fresh_clean[f.digest] = True
+            out.append(f)
+    cache.put_many(ns, fresh_clean)
+    return tuple(out), redactions
+
+
+def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None) -> list[Candidate]:
+    order = [index.position[r.path] for r in ranking]
+    skeletons: dict[int, tuple[str, int]] = {}
+    if budget is not None and index.symbols is not None:
+        horizon, spent, wanted = SKELETON_HORIZON * budget, 0, []
+        for i in order:
+            if spent > horizon and len(wanted) >= 30:
+                break
+            spent += index.tokens[i]
+            if index.symbols[i].defs:
+                wanted.append(i)
+        skeletons = index.skeletons(wanted)
+    cands = []
+    for r, i in zip(ranking, order, strict=True):
+        f = index.files[i]
+        skel = skeletons.get(i)
+        # A skeleton that saves little is not worth the lost detail.
+        if skel is not None and skel[1] > 0.8 * index.tokens[i]:
+            skel = None
+        cands.append(Candidate(f.path, f.language, index.body(i), index.tokens[i], r.score,
+                               skel[0] if skel else None, skel[1] if skel else None))
+    return cands
 
 
 def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = None,
-              progress: Progress | None = None) -> PackResult:
+              progress: Progress | None = None, diff_base: str | None = None) -> PackResult:
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    root = resolve_root(path)
-    walked = walk_repo(root, walk_rules(settings))
-    timings["walk"] = time.perf_counter() - t0
-    if progress:
-        progress("walk", len(walked.files), len(walked.files))
-    if not walked.files:
-        from repopack.errors import RepoError
+    clock = time.perf_counter()
 
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    root = resolve_root(path)
+    signals = signals or Signals()
+    if diff_base:
+        signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
+    walked = walk_repo(root, walk_rules(settings))
+    lap("walk")
+    if not walked.files:
         reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
         raise RepoError(f"nothing to pack in {root}: {reason}")
 
     tokenizer = get_tokenizer(settings.encoding)
-    files = list(walked.files)
-    texts = _texts(files, settings.line_numbers)
+    with Cache(enabled=settings.cache) as cache:
+        files, redactions = redact_files(walked.files, cache) if settings.redact else (walked.files, {})
+        lap("redact")
+        needs_ranking = settings.budget is not None or not signals.empty
+        index = build_index(files, tokenizer, cache, with_symbols=needs_ranking, line_numbers=settings.line_numbers,
+                            progress=progress)
+        lap("index")
+        ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
+        lap("rank")
+        cands = _candidates(index, ranking, settings.budget)
+        packed = fit_files(cands, settings.budget, tokenizer, repo_name=root.name, fmt=settings.format,
+                           order=settings.order, query=signals.query)
+        lap("fit")
+    findings = tuple(f for r in redactions.values() for f in r.findings)
+    return PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
+                      {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings)
 
-    t1 = time.perf_counter()
-    counts = tokenizer.count_many(texts)
-    timings["count"] = time.perf_counter() - t1
-    if progress:
-        progress("count", len(files), len(files))
 
-    order = structural_order([f.path for f in files])
-    index = {f.path: i for i, f in enumerate(files)}
+def index_repo(path: str | Path, settings: Settings, *, with_symbols: bool = True,
+               progress: Progress | None = None) -> tuple[Path, WalkResult, RepoIndex]:
+    """Walk and index without redaction: for local ranking and maps, where nothing leaves the machine."""
+    root = resolve_root(path)
+    walked = walk_repo(root, walk_rules(settings))
+    if not walked.files:
+        raise RepoError(f"nothing to rank in {root}: no packable files")
+    with Cache(enabled=settings.cache) as cache:
+        index = build_index(walked.files, get_tokenizer(settings.encoding), cache, with_symbols=with_symbols,
+                            progress=progress)
+        index.graph  # noqa: B018 - built (or loaded) while the cache is open
+    return root, walked, index
+
+
+def rank_repo(path: str | Path, settings: Settings, signals: Signals, diff_base: str | None = None,
+              progress: Progress | None = None) -> list[RankedFile]:
+    root, _walked, index = index_repo(path, settings, progress=progress)
+    if diff_base:
+        signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
+    return rank_files(index, signals, root)
+
+
+def _structural_ranking(index: RepoIndex) -> list[RankedFile]:
+    order = structural_order(list(index.paths))
     n = len(order)
-    cands = [
-        Candidate(p, files[index[p]].language, texts[index[p]], counts[index[p]], score=float(n - r))
-        for r, p in enumerate(order)
-    ]
-    t2 = time.perf_counter()
-    packed = fit_files(cands, settings.budget, tokenizer, repo_name=root.name, fmt=settings.format,
-                       order=settings.order, query=signals.query if signals else None)
-    timings["fit"] = time.perf_counter() - t2
-    return PackResult(root, packed, walked, tokenizer, (), {f.path: c for f, c in zip(files, counts, strict=True)},
-                      timings)
+    by_path = {f.path: f for f in index.files}
+    return [RankedFile(p, (n - r) / n * prior(p, by_path[p].language), {}) for r, p in enumerate(order)]

@@ -7,6 +7,7 @@ Each command lives in its own module under repopack/cli/ and registers itself on
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -14,7 +15,7 @@ import click
 from repopack import __version__
 from repopack.errors import RepopackError
 
-COMMAND_MODULES = ("pack",)
+COMMAND_MODULES = ("pack", "rank", "map")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,3 +49,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("REPOPACK_DEBUG"):
+            raise
+        click.echo(f"repopack: internal error: {exc.__class__.__name__}: {exc} (set REPOPACK_DEBUG=1 for details)",
+                   err=True)
+        sys.exit(1)

@@ -109,3 +109,14 @@ def guarded(fn: Callable[[], Any], progress: LazyProgress) -> Any:
         return fn()
     finally:
         progress.stop()
+
+
+def read_query(query: str | None, query_file: str | None) -> str | None:
+    if query is not None and query_file is not None:
+        raise UsageError("give --query or --query-file, not both")
+    if query_file is None:
+        return query
+    try:
+        return Path(query_file).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read --query-file {query_file}: {exc.strerror or exc}") from None

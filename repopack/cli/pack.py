@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
+from repopack.cli.common import (
+    LazyProgress,
+    guarded,
+    parse_budget,
+    read_query,
+    settings_for,
+    stderr_console,
+    write_output,
+)
 from repopack.config import ORDERS
 from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
-from repopack.pipeline import PackResult, Signals, pack_repo
+from repopack.manifest import build_manifest, explain_lines
+from repopack.pipeline import PackResult, pack_repo
+from repopack.rank import Signals
 from repopack.render import EXTENSIONS, FORMATS
 
 
@@ -28,34 +40,48 @@ from repopack.render import EXTENSIONS, FORMATS
 @click.option("--max-file-size", "max_file_bytes", type=int, help="Skip files larger than this many bytes.")
 @click.option("--no-default-excludes", is_flag=True, help="Also pack node_modules, build output, lock files ...")
 @click.option("--query", "-q", help="What the prompt is for; files are ranked for it.")
+@click.option("--query-file", type=click.Path(dir_okay=False), help="Read the query from this file.")
 @click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
-@click.option("--diff", "diff_base", help="Rank for the changes since this git ref.")
+@click.option("--diff", "diff_base", help="Rank for the changes since this git ref (HEAD: uncommitted changes).")
+@click.option("--explain", is_flag=True, help="Print why each file is in the pack, at which fidelity, or left out.")
+@click.option("--manifest", type=click.Path(dir_okay=False), help="Write the explanation as JSON to this file.")
+@click.option("--no-redact", is_flag=True, help="Do not redact secrets (they are redacted by default).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
 def pack_command(path: str, budget: str | None, fmt: str | None, output: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], encoding: str | None, line_numbers: bool | None, order: str | None,
-                 max_file_bytes: int | None, no_default_excludes: bool, query: str | None,
-                 focus: tuple[str, ...], diff_base: str | None) -> None:
+                 max_file_bytes: int | None, no_default_excludes: bool, query: str | None, query_file: str | None,
+                 focus: tuple[str, ...], diff_base: str | None, explain: bool, manifest: str | None,
+                 no_redact: bool, no_cache: bool) -> None:
     """Pack the repository at PATH into one prompt under a token budget."""
     flags = {"budget": parse_budget(budget), "format": fmt, "include": include, "exclude": exclude,
              "encoding": encoding, "line_numbers": line_numbers, "order": order, "max_file_bytes": max_file_bytes,
-             "default_excludes": False if no_default_excludes else None}
+             "default_excludes": False if no_default_excludes else None,
+             "redact": False if no_redact else None, "cache": False if no_cache else None}
     root, settings = settings_for(path, flags)
     console = stderr_console()
     progress = LazyProgress(console)
-    signals = Signals(query=query, focus=focus, diff_base=diff_base)
-    result = guarded(lambda: pack_repo(root, settings, signals, progress), progress)
+    signals = Signals(query=read_query(query, query_file), focus=focus)
+    result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base), progress)
     target = output or f"repopack-output{EXTENSIONS[settings.format]}"
     write_output(result.text, target)
-    print_summary(console, result, target)
+    if manifest:
+        write_output(json.dumps(build_manifest(result), indent=2) + "\n", manifest)
+    if explain:
+        for line in explain_lines(result):
+            console.print(line, markup=False, highlight=False)
+    print_summary(console, result, target, redacting=settings.redact)
 
 
-def print_summary(console, result: PackResult, target: str) -> None:  # type: ignore[no-untyped-def]
+def print_summary(console: Console, result: PackResult, target: str, redacting: bool = True) -> None:
     packed = result.packed
     modes = Counter(d.mode for d in packed.decisions)
     tok = result.tokenizer
     if tok.note:
         console.print(f"[yellow]note:[/] {tok.note}")
+    if not redacting:
+        console.print("[yellow]warning:[/] secret redaction is off (--no-redact)")
     for warning in result.walk.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {warning}", markup=True)
     for finding in result.findings:
         console.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})")
     parts = [f"{modes[MODE_FULL]} full"]
@@ -81,4 +107,4 @@ def print_summary(console, result: PackResult, target: str) -> None:  # type: ig
         console.print(f"Left out for the budget: {', '.join(dropped[:5])}{more}")
 
 
-__all__ = ["pack_command", "Path"]
+__all__ = ["pack_command", "print_summary", "Path"]

@@ -1,0 +1,22 @@
+"""`repopack map`: the skeleton map of a repository (signatures and docstrings of every file)."""
+
+from __future__ import annotations
+
+import click
+
+from repopack.cli.app import cli
+from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
+from repopack.repomap import skeleton_map
+
+
+@cli.command("map")
+@click.argument("path", default=".", type=click.Path())
+@click.option("--budget", "-b", help="At most this many tokens; the most central files come first.")
+@click.option("-o", "--output", default="-", help="Output file (default stdout).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+def map_command(path: str, budget: str | None, output: str, no_cache: bool) -> None:
+    """Print the skeleton map of the repository at PATH."""
+    root, settings = settings_for(path, {"cache": False if no_cache else None})
+    progress = LazyProgress(stderr_console())
+    text = guarded(lambda: skeleton_map(root, settings, parse_budget(budget), progress), progress)
+    write_output(text, output)

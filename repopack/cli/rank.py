@@ -1,0 +1,42 @@
+"""`repopack rank`: the files a question needs, best first."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from repopack.cli.app import cli
+from repopack.cli.common import LazyProgress, guarded, read_query, settings_for, stderr_console
+from repopack.errors import UsageError
+from repopack.pipeline import rank_repo
+from repopack.rank import Signals
+
+
+@cli.command("rank")
+@click.argument("path", default=".", type=click.Path())
+@click.option("--query", "-q", help="The question or task.")
+@click.option("--query-file", type=click.Path(dir_okay=False), help="Read the question from this file.")
+@click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
+@click.option("--diff", "diff_base", help="Rank for the changes since this git ref.")
+@click.option("--limit", type=click.IntRange(min=1), help="Print at most this many files.")
+@click.option("--json", "as_json", is_flag=True, help='Print [{"path", "score", "signals"}, ...].')
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+def rank_command(path: str, query: str | None, query_file: str | None, focus: tuple[str, ...],
+                 diff_base: str | None, limit: int | None, as_json: bool, no_cache: bool) -> None:
+    """Rank the files of the repository at PATH for a question."""
+    text = read_query(query, query_file)
+    if not text and not focus and not diff_base:
+        raise UsageError("rank needs --query, --query-file, --focus or --diff")
+    root, settings = settings_for(path, {"cache": False if no_cache else None})
+    progress = LazyProgress(stderr_console())
+    ranking = guarded(lambda: rank_repo(root, settings, Signals(query=text, focus=focus), diff_base, progress),
+                      progress)
+    if limit:
+        ranking = ranking[:limit]
+    if as_json:
+        click.echo(json.dumps([{"path": r.path, "score": round(r.score, 6),
+                                "signals": {k: round(v, 4) for k, v in r.signals.items()}} for r in ranking]))
+    else:
+        for r in ranking:
+            click.echo(r.path)
