@@ -155,10 +155,12 @@ def _stream(
     on_retry: Callable[[str], None] | None,
     params: dict[str, Any],
 ) -> Iterator[ChatEvent]:
+    payload: list[Any] = list(messages)
+
     def _open() -> Any:
-        return sdk.chat.completions.create(
+        return sdk.chat.completions.create(  # type: ignore[call-overload]
             model=config.model,
-            messages=list(messages),  # type: ignore[arg-type]
+            messages=payload,
             stream=True,
             stream_options={"include_usage": True},
             **params,
@@ -193,9 +195,11 @@ def complete_chat(
     """One non-streaming chat completion."""
     sdk = client or make_openai_client(config)
 
+    payload: list[Any] = list(messages)
+
     def _call() -> Any:
-        return sdk.chat.completions.create(
-            model=config.model, messages=list(messages), **params  # type: ignore[arg-type]
+        return sdk.chat.completions.create(  # type: ignore[call-overload]
+            model=config.model, messages=payload, **params
         )
 
     try:

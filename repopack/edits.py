@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import unidiff
 
@@ -162,7 +162,8 @@ def _from_unidiff(patched: unidiff.PatchedFile) -> FileEdit | None:
                 continue
             if line.line_type not in (" ", "-", "+"):
                 continue
-            lines.append(HunkLine(line.line_type, line.value.rstrip("\r\n")))
+            kind = cast(LineKind, line.line_type)
+            lines.append(HunkLine(kind, line.value.rstrip("\r\n")))
         hunks.append(Hunk(hunk.source_start, hunk.source_length, hunk.target_start, hunk.target_length,
                           tuple(lines), hunk.section_header or "", old_nl, new_nl))
     return _make_edit(patched.source_file, patched.target_file, hunks)
@@ -268,7 +269,7 @@ class _TolerantParser:
             elif line == "":
                 lines.append(HunkLine(" ", ""))  # a blank context line that lost its space
             elif line[0] in " -+":
-                lines.append(HunkLine(line[0], line[1:]))  # type: ignore[arg-type]
+                lines.append(HunkLine(cast(LineKind, line[0]), line[1:]))
             else:
                 break  # prose after the diff
             i += 1

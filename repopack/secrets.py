@@ -291,7 +291,7 @@ def _private_key_body_lines(lines: list[str], candidates: Iterable[int]) -> dict
 def _find_spans(
     line: str,
     secret_types: set[str | None],
-    keyword_groups: Mapping[re.Pattern[str], int],
+    keyword_groups: dict[re.Pattern[str], int],
     scan_entropy: bool,
 ) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, type) spans of secrets on one line, left to right."""
