@@ -30,9 +30,11 @@ class Cache:
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str, bytes]] = []
         self._conn: sqlite3.Connection | None = None
+        self._broken = False
         if enabled:
             self._path = (directory or cache_dir()) / _FILE
             self._conn = self._open()
+            self._broken = self._conn is None
 
     def _open(self) -> sqlite3.Connection | None:
         try:
@@ -63,8 +65,14 @@ class Cache:
     def namespace(kind: str, *parts: object) -> str:
         return ":".join([kind, __version__, *map(str, parts)])
 
+    def _live(self) -> sqlite3.Connection | None:
+        if self._conn is None and self.enabled and not self._broken:
+            self._conn = self._open()
+            self._broken = self._conn is None
+        return self._conn
+
     def get_many(self, ns: str, keys: Iterable[str]) -> dict[str, Any]:
-        if self._conn is None:
+        if self._live() is None:
             return {}
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Any] = {}
@@ -88,7 +96,7 @@ class Cache:
         return self.get_many(ns, [key]).get(key)
 
     def put_many(self, ns: str, items: Mapping[str, Any]) -> None:
-        if self._conn is None or not items:
+        if not self.enabled or not items:
             return
         rows = [(ns, k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()]
         with self._lock:
@@ -99,7 +107,8 @@ class Cache:
 
     def flush(self) -> None:
         """Write pending rows in one transaction; losing them only costs time next run."""
-        if self._conn is None:
+        if self._live() is None:
+            self._pending = []
             return
         with self._lock:
             rows, self._pending = self._pending, []

@@ -1,20 +1,24 @@
 """Everything question-independent about a repository, built once and reused.
 
-A `RepoIndex` holds each file's token count, symbols and terms, the file graph with its
-base PageRank, and the BM25 indexes.  Per-file records come from the content-hash cache
-when possible, so a second run on an unchanged repository parses and tokenises nothing,
-and an edited file is re-parsed alone.  The session and the TUI keep one index in memory
-and only re-personalise the ranking for each new question.
+A `RepoIndex` holds each file's token count and, on demand, its symbols and terms, the
+file graph with its base PageRank, and the BM25 indexes.  Per-file records come from the
+content-hash cache; the graph and BM25 indexes are cached per repository snapshot (the
+hash of every path and content hash), so a warm run loads them instead of rebuilding and
+an edited file is re-parsed alone.  The session and the TUI keep one index in memory and
+only re-personalise the ranking for each new question.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from repopack.cache import Cache
 from repopack.graph import RepoGraph, build_graph
@@ -25,7 +29,12 @@ from repopack.tokens import Tokenizer
 from repopack.walk import SourceFile
 
 Progress = Callable[[str, int, int], None]
-PARSE_VERSION = 1  # bump when parse output changes shape or content
+PARSE_VERSION = 1  # bump when parse, graph or lexical output changes shape or content
+PARSE_THREADS = min(4, (os.cpu_count() or 1) * 2)
+
+
+def _symbol_key(f: SourceFile) -> str:
+    return f.digest + ":" + (f.language or "")
 
 
 @dataclass
@@ -33,10 +42,9 @@ class RepoIndex:
     files: tuple[SourceFile, ...]
     tokenizer: Tokenizer
     tokens: list[int]
-    symbols: list[FileSymbols] | None
-    terms: list[Counter[str]] | None
     cache: Cache = field(repr=False)
     line_numbers: bool = False
+    progress: Progress | None = field(default=None, repr=False)
 
     @cached_property
     def paths(self) -> tuple[str, ...]:
@@ -47,67 +55,108 @@ class RepoIndex:
         return {p: i for i, p in enumerate(self.paths)}
 
     @cached_property
-    def graph(self) -> RepoGraph:
-        assert self.symbols is not None, "build the index with symbols to rank by graph"
-        key = _fingerprint(self.files)
-        ns = Cache.namespace("graph", PARSE_VERSION)
-        cached = self.cache.get(ns, key)
-        if isinstance(cached, RepoGraph) and cached.paths == self.paths:
+    def fingerprint(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for f in self.files:
+            h.update(f"{f.path}\0{f.digest}\0{f.language}\n".encode())
+        return h.hexdigest()
+
+    # --- per-file records, loaded or computed on demand ----------------------
+    def symbols_for(self, indices: Sequence[int]) -> dict[int, FileSymbols]:
+        ns = Cache.namespace("symbols", PARSE_VERSION)
+        keys = [_symbol_key(self.files[i]) for i in indices]
+
+        def parse(missing: list[int]) -> list[FileSymbols]:
+            targets = [indices[m] for m in missing]
+            # tree-sitter releases the GIL while parsing; threads keep both cores busy on cold runs.
+            if len(targets) < 64:
+                return [self._parse(i) for i in targets]
+            with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
+                return list(pool.map(self._parse, targets, chunksize=16))
+
+        values = _cached_map(self.cache, ns, keys, parse, "parse", self.progress)
+        out = {}
+        for i, s in zip(indices, values, strict=True):
+            path = self.files[i].path
+            # The same content may live at several paths: the cached record has the first one's path.
+            out[i] = s if s.path == path else dataclasses.replace(s, path=path)
+        return out
+
+    def _parse(self, i: int) -> FileSymbols:
+        f = self.files[i]
+        return parse_file(f.path, f.text, f.language)
+
+    @cached_property
+    def symbols(self) -> list[FileSymbols]:
+        found = self.symbols_for(range(len(self.files)))
+        return [found[i] for i in range(len(self.files))]
+
+    @cached_property
+    def terms(self) -> list[Counter[str]]:
+        ns = Cache.namespace("terms", 1)
+        return _cached_map(self.cache, ns, [f.digest for f in self.files],
+                           lambda missing: [terms_of(self.files[i].text) for i in missing], "terms", self.progress)
+
+    # --- whole-repo structures, cached per snapshot ---------------------------
+    def _snapshot(self, kind: str, build: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
+        ns = Cache.namespace(kind, PARSE_VERSION)
+        cached = self.cache.get(ns, self.fingerprint)
+        if cached is not None and check(cached):
             return cached
-        graph = build_graph(self.symbols)
-        self.cache.put(ns, key, graph)
-        return graph
+        value = build()
+        self.cache.put(ns, self.fingerprint, value)
+        self.cache.flush()
+        return value
 
     @cached_property
+    def graph(self) -> RepoGraph:
+        return self._snapshot("graph", lambda: build_graph(self.symbols),
+                              lambda g: isinstance(g, RepoGraph) and g.paths == self.paths)
+
+    @cached_property
+    def _bm25(self) -> tuple[BM25Index, BM25Index]:
+        def build() -> tuple[BM25Index, BM25Index]:
+            names = []
+            for f, fs in zip(self.files, self.symbols, strict=True):
+                doc = path_terms(f.path)
+                for d in fs.defs:
+                    doc.update(terms_of(d.name))
+                names.append(doc)
+            return BM25Index.build(self.terms), BM25Index.build(names)
+
+        return self._snapshot("bm25", build, lambda v: isinstance(v, tuple) and v[0].n_docs == len(self.files))
+
+    @property
     def content_bm25(self) -> BM25Index:
-        assert self.terms is not None
-        return BM25Index.build(self.terms)
+        return self._bm25[0]
 
-    @cached_property
+    @property
     def name_bm25(self) -> BM25Index:
         """Path and defined names: the field that says what a file *is*."""
-        assert self.symbols is not None
-        docs = []
-        for f, fs in zip(self.files, self.symbols, strict=True):
-            doc = path_terms(f.path)
-            for d in fs.defs:
-                doc.update(terms_of(d.name))
-            docs.append(doc)
-        return BM25Index.build(docs)
+        return self._bm25[1]
 
+    # --- texts for the fitter ---------------------------------------------------
     def body(self, i: int) -> str:
         text = self.files[i].text
         return number_lines(text) + "\n" if self.line_numbers and text else text
 
     def skeletons(self, indices: Sequence[int]) -> dict[int, tuple[str, int]]:
         """Skeleton text and its token count for these files (cached by content)."""
-        if self.symbols is None:
-            return {}
         ns = Cache.namespace("skeleton", PARSE_VERSION, self.tokenizer.name)
-        keys = {i: self.files[i].digest + ":" + (self.files[i].language or "") for i in indices}
-        found = self.cache.get_many(ns, keys.values())
-        out: dict[int, tuple[str, int]] = {}
-        missing = []
-        for i, key in keys.items():
-            if key in found:
-                out[i] = found[key]
-            else:
-                missing.append(i)
-        texts = [skeleton_text(self.files[i].text, self.symbols[i]) for i in missing]
-        counts = self.tokenizer.count_many(texts)
-        fresh = {}
-        for i, text, count in zip(missing, texts, counts, strict=True):
-            out[i] = (text, count)
-            fresh[keys[i]] = (text, count)
-        self.cache.put_many(ns, fresh)
-        return out
+        keys = [_symbol_key(self.files[i]) for i in indices]
+        symbols: dict[int, FileSymbols] = {}
 
+        def make(missing: list[int]) -> list[tuple[str, int]]:
+            targets = [indices[m] for m in missing]
+            symbols.update(self.symbols_for(targets))
+            texts = [skeleton_text(self.files[i].text, symbols[i]) for i in targets]
+            return list(zip(texts, self.tokenizer.count_many(texts), strict=True))
 
-def _fingerprint(files: Sequence[SourceFile]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for f in files:
-        h.update(f"{f.path}\0{f.digest}\n".encode())
-    return h.hexdigest()
+        values = _cached_map(self.cache, ns, keys, make, "skeleton", None)
+        return dict(zip(indices, values, strict=True))
+
+    def has_definitions(self, indices: Sequence[int]) -> dict[int, bool]:
+        return {i: bool(s.defs) for i, s in self.symbols_for(indices).items()}
 
 
 def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[int]], list], label: str,
@@ -122,15 +171,16 @@ def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[
             values[i] = value
             fresh[keys[i]] = value
         cache.put_many(ns, fresh)
+        cache.flush()
     if progress:
         progress(label, len(keys), len(keys))
     return values
 
 
-def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache, *, with_symbols: bool,
-                line_numbers: bool = False, progress: Progress | None = None) -> RepoIndex:
+def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache, *, line_numbers: bool = False,
+                progress: Progress | None = None) -> RepoIndex:
+    """Token counts now; symbols, terms, graph and BM25 when first asked for."""
     files = tuple(files)
-    digests = [f.digest for f in files]
     tok_ns = Cache.namespace("tokens", tokenizer.name, int(line_numbers))
 
     def count(missing: list[int]) -> list[int]:
@@ -139,21 +189,5 @@ def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache,
             texts = [number_lines(t) + "\n" if t else t for t in texts]
         return tokenizer.count_many(texts)
 
-    tokens = _cached_map(cache, tok_ns, digests, count, "count", progress)
-    symbols = terms = None
-    if with_symbols:
-        sym_ns = Cache.namespace("symbols", PARSE_VERSION)
-        sym_keys = [f.digest + ":" + (f.language or "") for f in files]
-
-        def parse(missing: list[int]) -> list[FileSymbols]:
-            return [parse_file(files[i].path, files[i].text, files[i].language) for i in missing]
-
-        raw = _cached_map(cache, sym_ns, sym_keys, parse, "parse", progress)
-        # The same content may live at several paths: the cached record keeps the first one's path.
-        symbols = [s if s.path == f.path else dataclasses.replace(s, path=f.path)
-                   for s, f in zip(raw, files, strict=True)]
-        term_ns = Cache.namespace("terms", 1)
-        terms = _cached_map(cache, term_ns, digests, lambda missing: [terms_of(files[i].text) for i in missing],
-                            "terms", progress)
-    cache.flush()
-    return RepoIndex(files, tokenizer, tokens, symbols, terms, cache, line_numbers)
+    tokens = _cached_map(cache, tok_ns, [f.digest for f in files], count, "count", progress)
+    return RepoIndex(files, tokenizer, tokens, cache, line_numbers, progress)

@@ -13,6 +13,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
 
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -30,9 +34,10 @@ K1 = 0.9
 B = 0.4
 
 
-def split_identifier(word: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def split_identifier(word: str) -> tuple[str, ...]:
     parts = [p for chunk in word.split("_") for p in _CAMEL.findall(chunk)]
-    return [p.lower() for p in parts if p]
+    return tuple(p.lower() for p in parts if p)
 
 
 def terms_of(text: str) -> Counter[str]:
@@ -56,39 +61,51 @@ def path_terms(path: str) -> Counter[str]:
 
 @dataclass(frozen=True)
 class BM25Index:
-    """An inverted index over one field of every file."""
+    """BM25 over one field of every file, as a sparse docs × terms matrix of saturated tf.
+
+    Scoring a question is one sparse mat-vec; the whole index pickles as three numpy
+    arrays and a vocabulary, so it is cached per repository snapshot.
+    """
 
     n_docs: int
-    avg_len: float
-    doc_len: tuple[int, ...]
-    postings: dict[str, tuple[tuple[int, int], ...]] = field(repr=False)
+    vocab: dict[str, int] = field(repr=False)
+    weights: sp.csc_matrix = field(repr=False)  # docs × terms, BM25 tf part (length-normalised)
+    idf: np.ndarray = field(repr=False)
 
     @classmethod
     def build(cls, docs: Sequence[Mapping[str, int]]) -> BM25Index:
-        postings: dict[str, list[tuple[int, int]]] = {}
-        lengths = []
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        tfs: list[int] = []
+        lengths = np.zeros(len(docs))
         for i, doc in enumerate(docs):
-            lengths.append(sum(doc.values()))
+            lengths[i] = sum(doc.values())
             for term, tf in doc.items():
-                postings.setdefault(term, []).append((i, tf))
-        avg = (sum(lengths) / len(lengths)) if lengths else 0.0
-        return cls(len(docs), avg or 1.0, tuple(lengths), {t: tuple(p) for t, p in postings.items()})
+                col = vocab.setdefault(term, len(vocab))
+                rows.append(i)
+                cols.append(col)
+                tfs.append(tf)
+        n = len(docs)
+        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        tf = np.asarray(tfs, dtype=np.float64)
+        row = np.asarray(rows, dtype=np.int64)
+        sat = tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[row] / avg)) if len(tf) else tf
+        weights = sp.csc_matrix((sat, (row, np.asarray(cols, dtype=np.int64))), shape=(n, len(vocab)))
+        df = np.diff(weights.indptr)
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        return cls(n, vocab, weights, idf)
 
-    def idf(self, term: str) -> float:
-        df = len(self.postings.get(term, ()))
-        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+    def idf_of(self, term: str) -> float:
+        col = self.vocab.get(term)
+        return float(self.idf[col]) if col is not None else 0.0
 
-    def scores(self, query: Mapping[str, float]) -> list[float]:
-        out = [0.0] * self.n_docs
-        for term, qw in query.items():
-            plist = self.postings.get(term)
-            if not plist:
-                continue
-            idf = self.idf(term)
-            for doc, tf in plist:
-                norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.doc_len[doc] / self.avg_len))
-                out[doc] += qw * idf * norm
-        return out
+    def scores(self, query: Mapping[str, float]) -> np.ndarray:
+        cols = [self.vocab[t] for t in query if t in self.vocab]
+        if not cols:
+            return np.zeros(self.n_docs)
+        qw = np.array([query[t] for t in query if t in self.vocab]) * self.idf[cols]
+        return np.asarray(self.weights[:, cols] @ qw).ravel()
 
 
 def query_weights(text: str) -> dict[str, float]:

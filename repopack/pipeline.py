@@ -93,15 +93,15 @@ def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[Sou
 def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None) -> list[Candidate]:
     order = [index.position[r.path] for r in ranking]
     skeletons: dict[int, tuple[str, int]] = {}
-    if budget is not None and index.symbols is not None:
+    if budget is not None:
         horizon, spent, wanted = SKELETON_HORIZON * budget, 0, []
         for i in order:
             if spent > horizon and len(wanted) >= 30:
                 break
             spent += index.tokens[i]
-            if index.symbols[i].defs:
-                wanted.append(i)
-        skeletons = index.skeletons(wanted)
+            wanted.append(i)
+        has_defs = index.has_definitions(wanted)
+        skeletons = index.skeletons([i for i in wanted if has_defs[i]])
     cands = []
     for r, i in zip(ranking, order, strict=True):
         f = index.files[i]
@@ -140,8 +140,7 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         files, redactions = redact_files(walked.files, cache) if settings.redact else (walked.files, {})
         lap("redact")
         needs_ranking = settings.budget is not None or not signals.empty
-        index = build_index(files, tokenizer, cache, with_symbols=needs_ranking, line_numbers=settings.line_numbers,
-                            progress=progress)
+        index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)
         lap("index")
         ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
         lap("rank")
@@ -154,17 +153,18 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
                       {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings)
 
 
-def index_repo(path: str | Path, settings: Settings, *, with_symbols: bool = True,
+def index_repo(path: str | Path, settings: Settings, *,
                progress: Progress | None = None) -> tuple[Path, WalkResult, RepoIndex]:
-    """Walk and index without redaction: for local ranking and maps, where nothing leaves the machine."""
+    """Walk and index without redaction: for local ranking and maps, where nothing leaves the machine.
+
+    The index keeps its cache handle; it reconnects on demand and the caller may close it.
+    """
     root = resolve_root(path)
     walked = walk_repo(root, walk_rules(settings))
     if not walked.files:
         raise RepoError(f"nothing to rank in {root}: no packable files")
-    with Cache(enabled=settings.cache) as cache:
-        index = build_index(walked.files, get_tokenizer(settings.encoding), cache, with_symbols=with_symbols,
-                            progress=progress)
-        index.graph  # noqa: B018 - built (or loaded) while the cache is open
+    cache = Cache(enabled=settings.cache)
+    index = build_index(walked.files, get_tokenizer(settings.encoding), cache, progress=progress)
     return root, walked, index
 
 
@@ -173,7 +173,10 @@ def rank_repo(path: str | Path, settings: Settings, signals: Signals, diff_base:
     root, _walked, index = index_repo(path, settings, progress=progress)
     if diff_base:
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
-    return rank_files(index, signals, root)
+    try:
+        return rank_files(index, signals, root)
+    finally:
+        index.cache.close()
 
 
 def _structural_ranking(index: RepoIndex) -> list[RankedFile]:

