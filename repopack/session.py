@@ -31,6 +31,16 @@ from repopack.walk import resolve_root
 Message = dict[str, str]
 OVERFLOW_SHRINK = 0.6  # after a context-length error, retry once with this share of the budget
 MIN_BUDGET = 2000
+MIN_SHRUNK_BUDGET = 256  # below this not even the prompt header fits
+
+
+def shrunk_budget(budget: int, packed_tokens: int) -> int:
+    """The budget for the one retry after a context-length error.
+
+    Shrinks what was actually packed, not the nominal budget: a small repository packed
+    whole under a million-token budget must still get a smaller second prompt.
+    """
+    return max(MIN_SHRUNK_BUDGET, int(min(budget, packed_tokens) * OVERFLOW_SHRINK))
 
 
 @dataclass(frozen=True)
@@ -187,7 +197,7 @@ class Session:
             except ContextOverflowError:
                 if attempt or not first_turn:
                     raise
-                budget = max(MIN_BUDGET, int(budget * OVERFLOW_SHRINK))
+                budget = shrunk_budget(budget, result.packed.tokens if result is not None else budget)
                 yield NoticeEvent(f"the model rejected the prompt as too long; retrying once with a budget of "
                                   f"{budget:,} tokens")
                 result = self.pack(question, budget, progress)

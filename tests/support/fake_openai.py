@@ -194,8 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), _Handler)
         self.lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
         self.script = Script()
@@ -263,3 +263,64 @@ def fake_openai(_fake_openai_server: _Server) -> Iterator[FakeOpenAI]:
     handle.reset()
     yield handle
     handle.reset()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the fake server in the foreground, for manual checks (e.g. in tmux):
+
+    python tests/support/fake_openai.py --port 8123 --reply "Hello"
+    OPENAI_BASE_URL=http://127.0.0.1:8123/v1 repopack ask . "Where is X?"
+    """
+    import argparse
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="A fake OpenAI-compatible server on 127.0.0.1 for manual checks.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--reply", action="append", default=[], help="a reply (repeatable: one per request)")
+    parser.add_argument("--reply-file", action="append", default=[], help="a file holding a reply (repeatable)")
+    parser.add_argument("--echo-half", action="store_true", help="reply with the first half of the prompt")
+    parser.add_argument("--status", type=int, action="append", default=[],
+                        help="answer the next request with this HTTP status first (repeatable)")
+    parser.add_argument("--retry-after", type=float, help="Retry-After seconds on 429s")
+    parser.add_argument("--context-limit", type=int, help="reject prompts longer than this many characters")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
+    parser.add_argument("--chunk-size", type=int, default=8, help="characters per streamed chunk")
+    parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
+    args = parser.parse_args(argv)
+
+    replies = list(args.reply) + [Path(f).read_text(encoding="utf-8") for f in args.reply_file]
+    server = _Server(args.host, args.port)
+    FakeOpenAI(server).script(replies or None, statuses=args.status, retry_after=args.retry_after,
+                              context_limit=args.context_limit, echo_half=args.echo_half,
+                              chunk_delay=args.chunk_delay, chunk_size=args.chunk_size)
+    host, port = server.server_address[:2]
+    print(f"fake OpenAI server on http://{host}:{port}/v1 (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    if not args.quiet:
+        _log_requests(server)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _log_requests(server: _Server) -> None:
+    """Print one line per request to stderr as it is recorded."""
+    import sys
+
+    original = server.requests
+
+    class _Logged(list[RecordedRequest]):
+        def append(self, request: RecordedRequest) -> None:
+            super().append(request)
+            print(f"{request.method} {request.path} prompt={len(request.prompt_text)} chars", file=sys.stderr,
+                  flush=True)
+
+    server.requests = _Logged(original)
+
+
+if __name__ == "__main__":
+    main()
