@@ -47,6 +47,7 @@ _CODEY = re.compile(r"_|[a-z][A-Z]|^[A-Z][a-z]+[A-Z]")
 _BACKTICKED = re.compile(r"`([^`\n]+)`")
 _CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
 
+REVERSE_EDGE_WEIGHT = 0.5
 WEIGHTS = {"lexical": 1.0, "names": 0.6, "mention": 1.2, "focus": 2.0, "graph": 0.5, "git": 0.05}
 
 
@@ -266,4 +267,6 @@ def _personalised(index: RepoIndex, seed: np.ndarray) -> np.ndarray:
 
     # Sharpen the seed so a few strong matches steer the walk rather than a long tail of weak ones.
     sharpened = np.power(seed / seed.max(), 2)
-    return pagerank(index.graph.matrix, sharpened)
+    # Walk both ways: what relevant code calls matters, and so do its callers (the impact of a change).
+    matrix = index.graph.matrix
+    return pagerank(matrix + REVERSE_EDGE_WEIGHT * matrix.T.tocsr(), sharpened)
