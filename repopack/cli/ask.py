@@ -8,30 +8,24 @@ import shlex
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.rule import Rule
 
-from repopack.apply import ApplyResult
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, parse_budget, settings_for, stderr_console
-from repopack.client import ClientConfig
-from repopack.edits import FileEdit
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
 from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
 from repopack.render_answer import AnswerView, diff_text, edit_record, edit_summary, format_cost
-from repopack.secrets import SecretFinding
-from repopack.session import (
-    DoneEvent,
-    EditsEvent,
-    NoticeEvent,
-    PackedEvent,
-    Session,
-    TokenEvent,
-    UsageEvent,
-)
+
+if TYPE_CHECKING:  # the session pulls in the openai SDK (~1 s to import): only `ask` itself pays for it
+    from repopack.apply import ApplyResult
+    from repopack.client import ClientConfig
+    from repopack.edits import FileEdit
+    from repopack.secrets import SecretFinding
+    from repopack.session import PackedEvent, Session, UsageEvent
 
 MODE_LABELS = ((MODE_FULL, "full"), (MODE_SKELETON, "skeleton"), (MODE_PATH, "path-only"), (MODE_DROPPED, "left out"))
 
@@ -90,10 +84,13 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
                 dry_run: bool, apply_edits: bool, max_cost: float | None, as_json: bool, no_redact: bool,
                 prompts: str | None) -> None:
     """Ask a model QUESTION about the repository at PATH (default .), with the best context packed in."""
+    from repopack.client import ClientConfig
+    from repopack.session import Session
+
     path, question = split_args(args)
     if dry_run and apply_edits:
         raise UsageError("--dry-run sends nothing, so there is nothing to --apply")
-    flags = {"budget": parse_budget(budget), "model": model, "base_url": base_url, "window": window,
+    flags = {"budget": parse_budget(budget, model, window), "model": model, "base_url": base_url, "window": window,
              "timeout": timeout, "max_cost": max_cost, "prompts": prompts, "redact": False if no_redact else None}
     root, settings = settings_for(path, flags)
     config: ClientConfig | None = None
@@ -133,6 +130,8 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
 def run_ask(session: Session, question: str, err: Console, out: Console, *, dry_run: bool,
             stream: bool) -> AskOutcome:
     """Drive Session.ask, streaming tokens to `out` and notices to `err` as they come."""
+    from repopack.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
+
     outcome = AskOutcome()
     progress = LazyProgress(err)
     deferred: list[str] = []  # notices that arrive while the live view owns the terminal

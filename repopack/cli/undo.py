@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from repopack.apply import undo_last
 from repopack.cli.app import cli
 from repopack.cli.common import stderr_console
 from repopack.walk import resolve_root
@@ -17,6 +16,8 @@ def undo_command(path: str) -> None:
 
     Prints the restored paths.  With nothing to undo it exits with code 12.
     """
+    from repopack.apply import undo_last  # detect-secrets loads with it: only `undo` pays for that
+
     root = resolve_root(path)
     restored = undo_last(root)
     for rel in restored:
