@@ -19,6 +19,7 @@ from repopack.apply import ApplyResult, apply_edits, sha256_hex, undo_last
 from repopack.client import ChatEvent, ClientConfig, stream_chat
 from repopack.config import Settings
 from repopack.edits import FileEdit, parse_edits
+from repopack.effective import measured_context
 from repopack.errors import ContextOverflowError, CostLimitError
 from repopack.fit import MODE_FULL, MODE_SKELETON
 from repopack.models import ModelInfo, default_budget, estimate_cost, lookup_model
@@ -134,7 +135,11 @@ class Session:
         overhead = tok.count(self.system_prompt()) + tok.count(question) + 200
         info = self.model_info()
         reserve = min(self.settings.reserve_output, info.max_output)
-        return max(MIN_BUDGET, default_budget(info, reserve, overhead))
+        budget = max(MIN_BUDGET, default_budget(info, reserve, overhead))
+        measured = measured_context(self.model_name)
+        if measured is not None:  # `repopack eval needle` found where this model stops finding facts
+            budget = max(MIN_BUDGET, min(budget, measured.usable_budget - overhead))
+        return budget
 
     def pack(self, question: str, budget: int | None = None, progress: Callable[[str, int, int], None] | None = None,
              focus: Sequence[str] = ()) -> PackResult:

@@ -29,11 +29,15 @@ def settings_for(path: str, flags: dict[str, Any]) -> tuple[Path, Settings]:
     return root, load_settings(root, clean)
 
 
-def parse_budget(value: str | None) -> int | None:
-    """'20000', '20k', '1.5m' -> tokens."""
+def parse_budget(value: str | None, model: str | None = None, window: int | None = None) -> int | None:
+    """'20000', '20k', '1.5m' -> tokens; 'auto' -> the model's measured effective context (else its window)."""
     if value is None:
         return None
     text = value.strip().lower().replace("_", "").replace(",", "")
+    if text == "auto":
+        from repopack.effective import auto_budget
+
+        return auto_budget(model, window=window).tokens
     mult = 1
     if text.endswith("k"):
         mult, text = 1000, text[:-1]

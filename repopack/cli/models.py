@@ -15,7 +15,8 @@ from typing import Literal
 import click
 
 from repopack.cli.app import cli
-from repopack.models import ModelInfo, list_models
+from repopack.effective import measured_label, measured_only_models, measurement_json
+from repopack.models import ModelInfo, list_models, lookup_model
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ COLUMNS: list[Column] = [
     Column("MAX OUTPUT", lambda m: _tokens(m.max_output), "right"),
     Column("$/M IN", lambda m: _price(m.input_per_mtok), "right"),
     Column("$/M OUT", lambda m: _price(m.output_per_mtok), "right"),
+    Column("MEASURED", lambda m: measured_label(m.name), "right"),  # effective context from `repopack eval needle`
 ]
 
 
@@ -58,13 +60,16 @@ def format_table(rows: Sequence[ModelInfo], columns: Sequence[Column] = COLUMNS)
 @cli.command("models")
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as a JSON list.")
 def models_command(as_json: bool) -> None:
-    """List the known models: context window, maximum output and list prices (USD per million tokens).
+    """List the known models: context window, maximum output and list prices (USD per million tokens),
+    and the effective context `repopack eval needle` measured (MEASURED; '<8k': missed even at 8k).
 
     Models not listed still work: pass --window for their context size.
     """
     models = list_models()
+    models += [lookup_model(name) for name in measured_only_models([m.name for m in models])]
     if as_json:
-        records = [{k: v for k, v in dataclasses.asdict(m).items() if k != "known"} for m in models]
+        records = [{k: v for k, v in dataclasses.asdict(m).items() if k != "known"}
+                   | {"measured": measurement_json(m.name)} for m in models]
         click.echo(json.dumps(records, indent=2))
         return
     for line in format_table(models):
