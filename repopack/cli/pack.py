@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ from repopack.manifest import build_manifest, explain_lines
 from repopack.pipeline import PackResult, pack_repo
 from repopack.rank import Signals
 from repopack.render import EXTENSIONS, FORMATS
+from repopack.secrets import SecretFinding
 
 
 @cli.command("pack")
@@ -72,6 +74,18 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
     print_summary(console, result, target, redacting=settings.redact)
 
 
+MAX_LISTED_FINDINGS = 20
+
+
+def print_findings(console: Console, findings: Sequence[SecretFinding]) -> None:
+    """Where secrets were redacted, by file:line and type; never the value."""
+    for finding in findings[:MAX_LISTED_FINDINGS]:
+        console.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})", highlight=False)
+    if len(findings) > MAX_LISTED_FINDINGS:
+        console.print(f"[red]secret redacted:[/] … and {len(findings) - MAX_LISTED_FINDINGS} more "
+                      f"(all are listed in --manifest)")
+
+
 def print_summary(console: Console, result: PackResult, target: str, redacting: bool = True) -> None:
     packed = result.packed
     modes = Counter(d.mode for d in packed.decisions)
@@ -82,8 +96,7 @@ def print_summary(console: Console, result: PackResult, target: str, redacting: 
         console.print("[yellow]warning:[/] secret redaction is off (--no-redact)")
     for warning in result.walk.warnings:
         console.print(f"[yellow]warning:[/] {warning}", markup=True)
-    for finding in result.findings:
-        console.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})")
+    print_findings(console, result.findings)
     parts = [f"{modes[MODE_FULL]} full"]
     if modes[MODE_SKELETON]:
         parts.append(f"{modes[MODE_SKELETON]} skeleton")
