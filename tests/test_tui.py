@@ -1,0 +1,306 @@
+"""The chat TUI driven through Pilot against the fake OpenAI server over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from repopack.tui.app import RepopackApp
+from repopack.tui.factory import create_app
+from repopack.tui.widgets import BudgetMeter, ContextTree, Conversation, DiffBlock, PromptInput
+from textual.pilot import Pilot
+from textual.widgets import Markdown
+
+SIZE = (120, 40)
+TAX_DIFF_REPLY = """The tax rate lives in `pyapp/billing.py`. Raise it like this:
+
+```diff
+--- a/pyapp/billing.py
++++ b/pyapp/billing.py
+@@ -5,3 +5,3 @@
+ from pyapp.models import Invoice, LineItem
+ 
+-TAX_RATE = 0.2
++TAX_RATE = 0.25
+```
+"""
+
+
+@pytest.fixture
+def repo(fixture_repo: Callable[[str], Path]) -> Path:
+    return fixture_repo("pyapp")
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], object], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*("space" if ch == " " else ch for ch in text))
+
+
+async def packed(pilot: Pilot) -> RepopackApp:
+    app = pilot.app
+    assert isinstance(app, RepopackApp)
+    await wait_until(pilot, lambda: app.controller.view is not None and not app.controller.view.meter.estimated
+                     and not app.workers)
+    return app
+
+
+def answers(app: RepopackApp) -> list[str]:
+    return [m.source for m in app.screen.query(".answer").results(Markdown)]
+
+
+def transcript_text(app: RepopackApp) -> str:
+    return "\n".join(str(w.render()) for w in app.screen.query_one(Conversation).query(".notice, .error"))
+
+
+@pytest.mark.asyncio
+async def test_question_streams_the_answer(repo: Path, fake_openai) -> None:
+    fake_openai.script(["The **tax rate** is in `pyapp/billing.py`."], chunk_size=4)
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "where is tax?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["The **tax rate** is in `pyapp/billing.py`."])
+        assert app.screen.query_one(PromptInput).value == ""
+        request = fake_openai.chat_requests[-1]
+        assert request.body["stream"] is True
+        assert "where is tax?" in request.prompt_text
+        assert "TAX_RATE = 0.2" in request.prompt_text  # the packed context went with it
+
+
+@pytest.mark.asyncio
+async def test_apply_changes_the_file_and_undo_restores_it(repo: Path, fake_openai) -> None:
+    fake_openai.script([TAX_DIFF_REPLY])
+    billing = repo / "pyapp" / "billing.py"
+    before = billing.read_text()
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "raise the tax")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query(DiffBlock))
+        block = app.screen.query_one(DiffBlock)
+        assert block.edit.path == "pyapp/billing.py"
+        await pilot.click("#apply")
+        await wait_until(pilot, lambda: "TAX_RATE = 0.25" in billing.read_text())
+        await wait_until(pilot, lambda: block.has_class("-applied"))
+        await pilot.press("ctrl+z")
+        await wait_until(pilot, lambda: billing.read_text() == before)
+        await wait_until(pilot, lambda: not block.query_one("#apply").disabled)
+
+
+@pytest.mark.asyncio
+async def test_reject_leaves_the_file_alone(repo: Path, fake_openai) -> None:
+    fake_openai.script([TAX_DIFF_REPLY])
+    billing = repo / "pyapp" / "billing.py"
+    before = billing.read_text()
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "raise the tax")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query(DiffBlock))
+        await pilot.click("#reject")
+        block = app.screen.query_one(DiffBlock)
+        await wait_until(pilot, lambda: block.has_class("-rejected"))
+        assert block.query_one("#apply").disabled
+    assert billing.read_text() == before
+
+
+@pytest.mark.asyncio
+async def test_toggling_a_file_moves_the_meter(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        view = app.controller.view
+        assert view is not None and view.rows["pyapp/billing.py"].state == "full"
+        before = view.meter.used
+        billing_tokens = view.rows["pyapp/billing.py"].tokens
+        tree = app.screen.query_one(ContextTree)
+        tree.focus()
+        tree.select_path("pyapp/billing.py")
+        await pilot.press("x")
+        after = await packed(pilot)
+        view = after.controller.view
+        assert view is not None and view.rows["pyapp/billing.py"].state == "excluded"
+        assert view.meter.used < before - billing_tokens  # its path left the directory tree too
+        assert "pyapp/billing.py" not in (app.controller.context_text() or "")
+        assert app.screen.query_one(BudgetMeter).numbers == f"{view.meter.used:,} / {view.meter.budget:,} tokens"
+        await pilot.press("x")
+        await packed(pilot)
+        assert app.controller.view is not None and app.controller.view.meter.used == before
+
+
+@pytest.mark.asyncio
+async def test_excluding_a_folder_and_taking_one_file_back(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        tree = app.screen.query_one(ContextTree)
+        tree.focus()
+        tree.select_path("pyapp/")
+        await pilot.press("x")
+        await packed(pilot)
+        view = app.controller.view
+        assert view is not None
+        assert {p for p, r in view.rows.items() if r.state == "excluded"} == {
+            "pyapp/__init__.py", "pyapp/billing.py", "pyapp/models.py", "pyapp/server.py",
+            "pyapp/net/__init__.py", "pyapp/net/http_utils.py"}
+        tree.select_path("pyapp/net/http_utils.py")
+        await pilot.press("x")
+        await packed(pilot)
+        view = app.controller.view
+        assert view is not None
+        assert {p for p, r in view.rows.items() if r.state == "excluded"} == {
+            "pyapp/__init__.py", "pyapp/billing.py", "pyapp/models.py", "pyapp/server.py", "pyapp/net/__init__.py"}
+
+
+@pytest.mark.asyncio
+async def test_without_a_model_the_app_opens_and_says_how_to_configure(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        help_text = app.screen.query_one(".help", Markdown).source
+        assert "No model endpoint is configured" in help_text
+        assert "OPENAI_API_KEY" in help_text and "--base-url" in help_text
+        assert app.controller.view is not None and app.controller.view.rows  # the context is live
+        await type_text(pilot, "hello")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "no model endpoint configured" in transcript_text(app)
+        assert answers(app) == []
+
+
+@pytest.mark.asyncio
+async def test_endpoint_errors_become_notifications_and_transcript_lines(repo: Path, fake_openai) -> None:
+    fake_openai.script(statuses=[401])
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "hello")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "error:" in transcript_text(app))
+        assert any(n.severity == "error" for n in app._notifications)
+        assert app.controller.transcript.entries[-1].role == "error"
+        # Still alive: the next question works.
+        await type_text(pilot, "again")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["Hello from the fake model."])
+
+
+@pytest.mark.asyncio
+async def test_escape_cancels_a_streaming_answer(repo: Path, fake_openai) -> None:
+    fake_openai.script(["word " * 400], chunk_delay=0.02, chunk_size=2)
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "talk")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and len(answers(app)[0]) > 10)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "answer cancelled" in transcript_text(app)
+        partial = answers(app)[0]
+        assert len(partial) < len("word " * 400)
+        await pilot.pause(0.2)
+        assert answers(app)[0] == partial  # nothing more arrives
+        fake_openai.script(["after"])
+        await type_text(pilot, "next")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app)[-1:] == ["after"])
+
+
+@pytest.mark.asyncio
+async def test_input_history_walks_earlier_questions(repo: Path, fake_openai) -> None:
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        for question in ("first", "second"):
+            await type_text(pilot, question)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: not app.screen._answering)
+        prompt = app.screen.query_one(PromptInput)
+        await type_text(pilot, "dra")
+        await pilot.press("up")
+        assert prompt.value == "second"
+        await pilot.press("up", "up")
+        assert prompt.value == "first"
+        await pilot.press("down", "down")
+        assert prompt.value == "dra"
+
+
+@pytest.mark.asyncio
+async def test_budget_change_repacks_and_updates_the_header(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+b")
+        await type_text(pilot, "400")
+        await pilot.press("enter")
+        await packed(pilot)
+        view = app.controller.view
+        assert view is not None and view.meter.budget == 400 and view.meter.used <= 400
+        assert app.sub_title == "gpt-4.1 · budget 400"
+        assert any(r.state in ("skeleton", "path") for r in view.rows.values())
+
+
+@pytest.mark.asyncio
+async def test_palette_toggles_a_file(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "In/out: pyapp/server.py")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await packed(pilot)
+        view = app.controller.view
+        assert view is not None and view.rows["pyapp/server.py"].state == "excluded"
+
+
+@pytest.mark.asyncio
+async def test_transcript_is_saved_on_quit_and_resumed(repo: Path, fake_openai) -> None:
+    fake_openai.script(["First answer."])
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "what is this?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["First answer."])
+        await pilot.press("ctrl+q")
+    saved = app.return_value
+    assert saved is not None and saved.parent == repo / ".repopack" / "chat"
+    text = saved.read_text()
+    assert "## You\n\nwhat is this?" in text and "## Assistant\n\nFirst answer." in text
+
+    fake_openai.script(["Second answer."])
+    resumed = create_app(repo, base_url=fake_openai.base_url, resume=True)
+    async with resumed.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        assert answers(resumed) == ["First answer."]
+        await type_text(pilot, "and then?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(resumed)[-1:] == ["Second answer."])
+    messages = fake_openai.chat_requests[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+
+
+@pytest.mark.asyncio
+async def test_copy_context_writes_the_file(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+s")
+        target = repo / ".repopack" / "context.xml"
+        await wait_until(pilot, target.exists)
+        assert target.read_text() == app.controller.context_text()
+        assert app.clipboard == target.read_text()

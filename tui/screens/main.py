@@ -1,0 +1,467 @@
+"""The one working screen: context on the left, the conversation on the right.
+
+Packing, model calls, applying and undoing run in thread workers that post the
+messages nested below; the handlers only update widgets.  Every event carries a
+generation or turn number, so results that a newer request superseded are dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import closing
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+from textual.worker import get_current_worker
+
+from repopack.apply import ApplyResult
+from repopack.cli.common import parse_budget, write_output
+from repopack.errors import RepopackError
+from repopack.render import EXTENSIONS
+from repopack.session import DoneEvent, EditsEvent, Event, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
+
+from ..controller import Controller
+from ..state import ContextView
+from ..widgets import ContextPanel, ContextTree, Conversation, DiffBlock, PromptInput
+from .value_prompt import ValuePrompt
+
+PROGRESS_INTERVAL = 0.2  # seconds between progress messages from a pack
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, RepopackError):
+        return text or exc.__class__.__name__
+    return f"internal error: {exc.__class__.__name__}: {text}"
+
+
+class MainScreen(Screen[None]):
+    CSS_PATH = "main.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel_answer", "Cancel answer"),
+        Binding("ctrl+r", "repack", "Re-pack"),
+        Binding("ctrl+b", "change_budget", "Budget"),
+        Binding("ctrl+o", "change_model", "Model"),
+        Binding("ctrl+z", "undo", "Undo apply"),
+        Binding("ctrl+s", "copy_context", "Copy context"),
+        Binding("ctrl+n", "new_conversation", "New chat"),
+    ]
+
+    # --- messages from workers ------------------------------------------------
+    class ContextPacked(Message):
+        def __init__(self, view: ContextView, generation: int) -> None:
+            super().__init__()
+            self.view = view
+            self.generation = generation
+
+    class PackProgress(Message):
+        def __init__(self, text: str, generation: int) -> None:
+            super().__init__()
+            self.text = text
+            self.generation = generation
+
+    class PackFailed(Message):
+        def __init__(self, error: str, generation: int) -> None:
+            super().__init__()
+            self.error = error
+            self.generation = generation
+
+    class AnswerEvent(Message):
+        def __init__(self, turn: int, event: Event, view: ContextView | None) -> None:
+            super().__init__()
+            self.turn = turn
+            self.event = event
+            self.view = view
+
+    class AnswerEnded(Message):
+        def __init__(self, turn: int, error: str | None) -> None:
+            super().__init__()
+            self.turn = turn
+            self.error = error
+
+    class EditApplied(Message):
+        def __init__(self, block: DiffBlock, result: ApplyResult | None, error: str | None) -> None:
+            super().__init__()
+            self.block = block
+            self.result = result
+            self.error = error
+
+    class Undone(Message):
+        def __init__(self, paths: list[str], error: str | None) -> None:
+            super().__init__()
+            self.paths = paths
+            self.error = error
+
+    class ContextCopied(Message):
+        def __init__(self, text: str, target: Path | None, error: str | None) -> None:
+            super().__init__()
+            self.text = text
+            self.target = target
+            self.error = error
+
+    # --- set-up -----------------------------------------------------------------
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        self._generation = 0
+        self._turn = 0
+        self._answering = False
+        self._stream: MarkdownStream | None = None
+        self._status: Static | None = None  # the "sending…" line of the running turn
+        self._applied: list[list[DiffBlock]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
+        with Horizontal(id="body"):
+            yield ContextPanel(self.controller.root.name, id="context")
+            with Vertical(id="chat"):
+                yield Conversation(id="conversation")
+                yield PromptInput([e.text for e in self.controller.transcript.entries if e.role == "user"],
+                                  id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._update_titles()
+        conversation = self.query_one(Conversation)
+        for entry in self.controller.transcript.entries:
+            if entry.role == "user":
+                conversation.add_question(entry.text)
+            elif entry.role == "assistant":
+                conversation.start_answer(entry.text)
+            else:
+                conversation.add_notice(entry.text, error=entry.role == "error")
+        if self.controller.transcript.entries:
+            conversation.add_notice("(resumed: follow-up questions continue this conversation)")
+        help_text = self.controller.model_help()
+        if help_text:
+            conversation.add_help(help_text)
+            self.notify("No model endpoint configured: the context works, questions need an endpoint.",
+                        severity="warning", timeout=6)
+        self.query_one(ContextPanel).show_view(None, "packing…")
+        self.query_one(PromptInput).focus()
+        self.repack()
+
+    def _update_titles(self) -> None:
+        self.app.title = f"repopack · {self.controller.root.name}"
+        self.app.sub_title = f"{self.controller.model_name} · {self.controller.budget_label()}"
+
+    # --- packing ----------------------------------------------------------------
+    def repack(self) -> None:
+        self._generation += 1
+        self._pack(self._generation)
+
+    @work(thread=True, exclusive=True, group="pack", exit_on_error=False)
+    def _pack(self, generation: int) -> None:
+        worker = get_current_worker()
+        last = [0.0]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                self.post_message(self.PackProgress(f"{stage} {done:,}/{total:,}", generation))
+
+        try:
+            view = self.controller.pack(progress)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.post_message(self.PackFailed(one_line(exc), generation))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.ContextPacked(view, generation))
+
+    def on_main_screen_context_packed(self, message: ContextPacked) -> None:
+        if message.generation == self._generation:
+            self.query_one(ContextPanel).show_view(message.view)
+
+    def on_main_screen_pack_progress(self, message: PackProgress) -> None:
+        if message.generation == self._generation:
+            self.query_one(ContextPanel).show_view(self.controller.view, message.text)
+
+    def on_main_screen_pack_failed(self, message: PackFailed) -> None:
+        if message.generation == self._generation:
+            self.query_one(ContextPanel).show_view(self.controller.view, "packing failed")
+            self.report_error(message.error)
+
+    # --- context control ----------------------------------------------------------
+    def on_context_tree_toggle_requested(self, message: ContextTree.ToggleRequested) -> None:
+        try:
+            view = self.controller.toggle(message.path)
+        except RepopackError as exc:
+            self.notify(one_line(exc), severity="warning")
+            return
+        self.query_one(ContextPanel).show_view(view, "re-packing…")
+        self._note_context_change()
+        self.repack()
+
+    def on_context_tree_pin_requested(self, message: ContextTree.PinRequested) -> None:
+        pinned = self.controller.pin(message.path)
+        self.notify(f"{'Pinned' if pinned else 'Unpinned'} {message.path} as focus")
+        self.query_one(ContextPanel).show_view(self.controller.view, "re-ranking…")
+        self._note_context_change()
+        self.repack()
+
+    def _note_context_change(self) -> None:
+        if self.controller.in_conversation:
+            self.notify("The model keeps the context it was sent; ctrl+n starts a conversation with this one.",
+                        timeout=4)
+
+    def action_repack(self) -> None:
+        self.query_one(ContextPanel).show_view(self.controller.view, "re-packing…")
+        self.repack()
+
+    def action_change_budget(self) -> None:
+        current = str(self.controller.budget) if self.controller.budget else ""
+
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            try:
+                budget = parse_budget(value) if value else None
+            except RepopackError as exc:
+                self.notify(one_line(exc).replace("--budget", "the budget"), severity="error")
+                return
+            self.controller.set_budget(budget)
+            self._update_titles()
+            self.action_repack()
+
+        self.app.push_screen(ValuePrompt("Token budget", current,
+                                         "e.g. 32000, 32k or 1.5m; empty fits the model's window"), done)
+
+    def action_change_model(self) -> None:
+        def done(value: str | None) -> None:
+            if not value:
+                return
+            self.controller.set_model(value)
+            self._update_titles()
+            info = self.controller.session.model_info()
+            if not info.known:
+                self.notify(f"{value} is not in the model registry: {info.note or 'window guessed'}",
+                            severity="warning")
+            self.action_repack()
+
+        self.app.push_screen(ValuePrompt("Model", self.controller.model_name,
+                                         "a model your endpoint serves, e.g. gpt-4.1 or llama-4-scout"), done)
+
+    def action_new_conversation(self) -> None:
+        if self._answering:
+            self.action_cancel_answer()
+        self.controller.new_conversation()
+        self.query_one(Conversation).remove_children()
+        self.controller.transcript.add("notice", "new conversation")
+        self.notify("New conversation: the next question is sent with the current context.")
+        self.action_repack()
+
+    # --- asking -------------------------------------------------------------------
+    def on_input_submitted(self, event: PromptInput.Submitted) -> None:
+        if event.input.id != "prompt":
+            return
+        event.stop()
+        question = event.value.strip()
+        if not question:
+            return
+        if self._answering:
+            self.notify("An answer is still streaming; Esc cancels it.", severity="warning")
+            return
+        prompt = self.query_one(PromptInput)
+        prompt.value = ""
+        prompt.remember(question)
+        conversation = self.query_one(Conversation)
+        conversation.add_question(question)
+        self.controller.transcript.add("user", question)
+        if self.controller.model_help():
+            self.report_error("no model endpoint configured; see the help above (quit with ctrl+q, then set "
+                              "OPENAI_API_KEY or pass --base-url)")
+            return
+        self._turn += 1
+        self._answering = True
+        self._stream = None
+        first = not self.controller.in_conversation
+        self._status = conversation.add_notice("packing the context for this question…" if first
+                                               else f"asking {self.controller.model_name}…")
+        self._ask(self._turn, question)
+
+    @work(thread=True, group="answer", exit_on_error=False)
+    def _ask(self, turn: int, question: str) -> None:
+        worker = get_current_worker()
+        error = None
+        try:
+            with closing(self.controller.ask(question)) as events:
+                for event in events:
+                    if worker.is_cancelled:
+                        break
+                    view = self.controller.view_for(event.result) if isinstance(event, PackedEvent) else None
+                    self.post_message(self.AnswerEvent(turn, event, view))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            error = one_line(exc)
+        self.post_message(self.AnswerEnded(turn, error))
+
+    async def on_main_screen_answer_event(self, message: AnswerEvent) -> None:
+        if message.turn != self._turn:
+            return
+        event = message.event
+        conversation = self.query_one(Conversation)
+        if isinstance(event, PackedEvent):
+            assert message.view is not None
+            self._generation += 1  # this pack supersedes any display pack still running
+            self.query_one(ContextPanel).show_view(message.view)
+            cost = f", about ${event.estimated_cost:.4f}" if event.estimated_cost is not None else ""
+            if self._status is not None:
+                self._status.update(f"sending {event.estimated_input_tokens:,} tokens to "
+                                    f"{self.controller.model_name}{cost}…")
+        elif isinstance(event, TokenEvent):
+            if self._stream is None:
+                self._stream = Markdown.get_stream(conversation.start_answer())
+            await self._stream.write(event.text)
+        elif isinstance(event, NoticeEvent):
+            conversation.add_notice(event.message)
+            self.controller.transcript.add("notice", event.message)
+        elif isinstance(event, UsageEvent):
+            parts = []
+            if event.input_tokens is not None:
+                parts.append(f"{event.input_tokens:,} in")
+            if event.output_tokens is not None:
+                parts.append(f"{event.output_tokens:,} out")
+            if event.cost is not None:
+                parts.append(f"${event.cost:.4f}")
+            if parts:
+                conversation.add_usage(" · ".join(parts))
+        elif isinstance(event, EditsEvent):
+            await self._finish_stream()
+            conversation.add_diffs(event.edits)
+        elif isinstance(event, DoneEvent):
+            self.controller.transcript.add("assistant", event.answer)
+
+    async def on_main_screen_answer_ended(self, message: AnswerEnded) -> None:
+        if message.turn != self._turn:
+            return
+        await self._finish_stream()
+        self._answering = False
+        if self._status is not None:
+            self._status.remove()
+            self._status = None
+        if message.error:
+            self.report_error(message.error)
+
+    async def _finish_stream(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await stream.stop()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_answer":
+            return True if self._answering else None
+        return True
+
+    async def action_cancel_answer(self) -> None:
+        if not self._answering:
+            return
+        self.workers.cancel_group(self, "answer")
+        self._turn += 1  # whatever the cancelled worker still posts is ignored
+        self._answering = False
+        await self._finish_stream()
+        if self._status is not None:
+            self._status.remove()
+            self._status = None
+        self.query_one(Conversation).add_notice("answer cancelled")
+        self.controller.transcript.add("notice", "answer cancelled")
+
+    # --- edits ----------------------------------------------------------------------
+    def on_diff_block_decided(self, message: DiffBlock.Decided) -> None:
+        block = message.block
+        if not message.apply:
+            block.mark("rejected", rejected=True)
+            self.controller.transcript.add("notice", f"rejected the edit of {block.edit.path}")
+            return
+        block.mark("applying…")
+        self._apply(block)
+
+    @work(thread=True, group="edits", exit_on_error=False)
+    def _apply(self, block: DiffBlock) -> None:
+        try:
+            result = self.controller.apply([block.edit])
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.post_message(self.EditApplied(block, None, one_line(exc)))
+            return
+        self.post_message(self.EditApplied(block, result, None))
+
+    def on_main_screen_edit_applied(self, message: EditApplied) -> None:
+        block, result = message.block, message.result
+        if message.error or result is None:
+            block.mark(f"failed: {message.error}", decided=False)
+            self.report_error(f"could not apply {block.edit.path}: {message.error}")
+            return
+        if result.rejected:
+            reason = "; ".join(r.reason for r in result.rejected)
+            block.mark(f"not applied: {reason}", decided=False)
+            self.report_error(f"could not apply {block.edit.path}: {reason}")
+            return
+        block.mark("applied · ctrl+z undoes", applied=True)
+        self._applied.append([block])
+        self.controller.transcript.add("notice", f"applied the edit of {', '.join(result.applied)}")
+        self.notify(f"Applied {', '.join(result.applied)}")
+        self.action_repack()
+
+    def action_undo(self) -> None:
+        self._undo()
+
+    @work(thread=True, group="edits", exit_on_error=False)
+    def _undo(self) -> None:
+        try:
+            paths = self.controller.undo()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.post_message(self.Undone([], one_line(exc)))
+            return
+        self.post_message(self.Undone(paths, None))
+
+    def on_main_screen_undone(self, message: Undone) -> None:
+        if message.error:
+            self.notify(message.error, severity="warning")
+            return
+        if self._applied:
+            for block in self._applied.pop():
+                block.mark("undone", decided=False)
+        text = f"undid the last apply: restored {', '.join(message.paths)}"
+        self.notify(text[0].upper() + text[1:])
+        self.controller.transcript.add("notice", text)
+        self.action_repack()
+
+    # --- context out ----------------------------------------------------------------
+    def action_copy_context(self) -> None:
+        text = self.controller.context_text()
+        if text is None:
+            self.notify("The context is still being packed.", severity="warning")
+            return
+        self._save_context(text)
+
+    @work(thread=True, group="io", exit_on_error=False)
+    def _save_context(self, text: str) -> None:
+        target = self.controller.root / ".repopack" / f"context{EXTENSIONS[self.controller.base.format]}"
+        try:
+            write_output(text, str(target))
+        except (OSError, RepopackError) as exc:
+            self.post_message(self.ContextCopied(text, None, one_line(exc)))
+            return
+        self.post_message(self.ContextCopied(text, target, None))
+
+    def on_main_screen_context_copied(self, message: ContextCopied) -> None:
+        self.app.copy_to_clipboard(message.text)
+        tokens = self.controller.view.meter.used if self.controller.view else 0
+        where = f" and saved to {message.target.relative_to(self.controller.root)}" if message.target else ""
+        self.notify(f"Copied the packed context ({tokens:,} tokens) to the clipboard{where}")
+        if message.error:
+            self.notify(f"could not save the context: {message.error}", severity="error")
+
+    # --- errors -----------------------------------------------------------------------
+    def report_error(self, text: str) -> None:
+        """A notification and a transcript line; never an exception."""
+        self.notify(text, severity="error", timeout=8)
+        self.query_one(Conversation).add_notice(f"error: {text}", error=True)
+        self.controller.transcript.add("error", text)
+

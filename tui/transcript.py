@@ -1,0 +1,100 @@
+"""The conversation as it happened: saved as Markdown on exit, with a JSON twin for --resume.
+
+Transcripts go to `<repo>/.repopack/chat/` (git-ignored by a `.gitignore` written there),
+or to the user data directory when the repository is not writable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from repopack.paths import data_dir
+
+ROLES = ("user", "assistant", "notice", "error")
+_HEADINGS = {"user": "## You", "assistant": "## Assistant"}
+
+
+@dataclass
+class Entry:
+    role: str  # user | assistant | notice | error
+    text: str
+
+
+@dataclass
+class Transcript:
+    repo: str
+    model: str
+    entries: list[Entry] = field(default_factory=list)
+    history: list[dict[str, str]] = field(default_factory=list)  # the messages sent, for --resume
+    started: str = field(default_factory=lambda: datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+
+    def add(self, role: str, text: str) -> None:
+        self.entries.append(Entry(role, text))
+
+    @property
+    def has_questions(self) -> bool:
+        return any(e.role == "user" for e in self.entries)
+
+    def to_markdown(self) -> str:
+        lines = [f"# repopack chat: {self.repo}", "", f"Model `{self.model}`, started {self.started}.", ""]
+        for entry in self.entries:
+            if entry.role in _HEADINGS:
+                lines += [_HEADINGS[entry.role], "", entry.text.rstrip(), ""]
+            else:
+                lines += [f"> **{entry.role}:** {entry.text.strip()}", ""]
+        return "\n".join(lines)
+
+    def save(self, directory: Path) -> Path:
+        """Write `<stamp>.md` and `<stamp>.json`; return the Markdown path."""
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        md = directory / f"{stamp}.md"
+        n = 1
+        while md.exists():
+            n += 1
+            md = directory / f"{stamp}-{n}.md"
+        md.write_text(self.to_markdown(), encoding="utf-8")
+        md.with_suffix(".json").write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
+        return md
+
+    @classmethod
+    def load(cls, path: Path) -> Transcript:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = [Entry(e["role"], e["text"]) for e in data.get("entries", []) if e.get("role") in ROLES]
+        return cls(data.get("repo", ""), data.get("model", ""), entries, list(data.get("history", [])),
+                   data.get("started", ""))
+
+
+def transcript_dir(root: Path) -> Path:
+    """`<repo>/.repopack/chat`, or a per-repository folder in the user data dir."""
+    local = root / ".repopack" / "chat"
+    if _writable(local):
+        ignore = local / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")
+        return local
+    digest = hashlib.blake2b(str(root).encode(), digest_size=4).hexdigest()
+    return data_dir() / "chat" / f"{root.name}-{digest}"
+
+
+def latest_transcript(root: Path) -> Path | None:
+    """The newest saved transcript of this repository, wherever it was saved."""
+    digest = hashlib.blake2b(str(root).encode(), digest_size=4).hexdigest()
+    found: list[Path] = []
+    for directory in (root / ".repopack" / "chat", data_dir() / "chat" / f"{root.name}-{digest}"):
+        if directory.is_dir():
+            found += directory.glob("*.json")
+    return max(found, key=lambda p: (p.stat().st_mtime, p.name)) if found else None
+
+
+def _writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(directory, os.W_OK)

@@ -1,0 +1,50 @@
+"""Used / budget / window, as a bar and numbers."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.progress_bar import ProgressBar
+from rich.text import Text
+from textual.widgets import Static
+
+from ..state import ContextView
+
+
+class BudgetMeter(Static):
+    DEFAULT_CSS = """
+    BudgetMeter {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    numbers = ""  # the numbers line as plain text ("735 / 32,000 tokens"), for tests and screen readers
+
+    def show_view(self, view: ContextView | None, status: str = "") -> None:
+        if view is None:
+            self.numbers = ""
+            self.update(Text(status or "packing…", style="italic"))
+            return
+        meter = view.meter
+        limit = meter.budget or meter.window
+        approx = "≈" if meter.estimated else ""
+        numbers = Text.assemble(
+            (f"{approx}{meter.used:,}", "bold"), " / ",
+            (f"{meter.budget:,}" if meter.budget else "no budget", "bold"), " tokens",
+        )
+        self.numbers = numbers.plain
+        window = Text(f"window {meter.window:,}", style="dim")
+        counts = view.counts()
+        parts = [f"{counts['full']} full", f"{counts['skeleton']} skeleton", f"{counts['path']} path"]
+        if counts["dropped"]:
+            parts.append(f"{counts['dropped']} dropped")
+        if counts["excluded"]:
+            parts.append(f"{counts['excluded']} excluded")
+        summary = Text(" · ".join(parts), style="dim")
+        bar_style = "yellow" if meter.estimated else "green"
+        bar = ProgressBar(total=limit or 1, completed=min(meter.used, limit or 1), complete_style=bar_style,
+                          finished_style="red" if not meter.estimated else bar_style)
+        lines = [numbers, bar, window, summary]
+        if status:
+            lines.append(Text(status, style="italic"))
+        self.update(Group(*lines))
