@@ -15,7 +15,7 @@ import click
 from repopack import __version__
 from repopack.errors import RepopackError
 
-COMMAND_MODULES = ("pack", "rank", "map", "ask", "undo", "models", "eval", "chat")
+COMMAND_MODULES = ("pack", "rank", "map", "ask", "undo", "models", "eval", "chat", "review")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
