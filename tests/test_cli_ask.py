@@ -3,11 +3,13 @@ OpenAI server over real HTTP (tests/support/fake_openai.py); the SDK is never mo
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,43 @@ def pyapp(fixture_repo) -> Path:
 def ask(root: Path, fake: FakeOpenAI, *args: str, env: dict[str, str] | None = None,
         question: str = QUESTION) -> subprocess.CompletedProcess[str]:
     return run_cli("ask", str(root), question, *args, env={"OPENAI_BASE_URL": fake.base_url, **(env or {})})
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def ask_in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI):
+    """`repopack ask …` through the console script's own entry point, in this process.
+
+    Same argument parsing, error mapping and exit codes as the script, without paying
+    ~1 s of interpreter start-up and imports per call; the must-show checks above and
+    Ctrl-C use the real script.
+    """
+    from repopack.cli import main
+
+    def _run(*args: str, stdin: str | None = None, endpoint: bool = True) -> Ran:
+        monkeypatch.setenv("NO_COLOR", "1")
+        if endpoint:
+            monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+        else:
+            monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        try:
+            main(["ask", *args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return _run
 
 
 def fence(*diffs: str) -> str:
@@ -104,16 +143,17 @@ def test_planted_aws_key_is_never_sent_nor_packed_and_reported_by_line(pyapp: Pa
     assert "secret redacted: pyapp/settings.py:2 (AWS Access Key)" in packed.stderr
 
 
-def test_no_redact_sends_the_secret_and_says_so(make_repo, fake_openai: FakeOpenAI) -> None:
+def test_no_redact_sends_the_secret_and_says_so(make_repo, fake_openai: FakeOpenAI, ask_in_process) -> None:
     root = make_repo({"settings.py": SETTINGS_PY})
-    result = ask(root, fake_openai, "--no-redact", question="What are the settings?")
+    result = ask_in_process(str(root), "What are the settings?", "--no-redact")
     assert result.returncode == 0, result.stderr
     assert AWS_KEY_ID in fake_openai.chat_requests[0].prompt_text
     assert result.stderr.startswith("warning: secret redaction is off (--no-redact)\n")
 
 
-def test_dry_run_sends_nothing_and_lists_files_tokens_cost_budget(pyapp: Path, fake_openai: FakeOpenAI) -> None:
-    result = ask(pyapp, fake_openai, "--dry-run", "--budget", "5000")
+def test_dry_run_sends_nothing_and_lists_files_tokens_cost_budget(pyapp: Path, fake_openai: FakeOpenAI,
+                                                                  ask_in_process) -> None:
+    result = ask_in_process(str(pyapp), QUESTION, "--dry-run", "--budget", "5000")
     assert result.returncode == 0, result.stderr
     assert fake_openai.requests == []
     lines = result.stdout.splitlines()
@@ -126,14 +166,24 @@ def test_dry_run_sends_nothing_and_lists_files_tokens_cost_budget(pyapp: Path, f
         str(p.relative_to(pyapp)) for p in pyapp.rglob("*") if p.is_file() and ".git" not in p.parts)
 
 
-def test_dry_run_needs_no_endpoint(pyapp: Path) -> None:
-    result = run_cli("ask", str(pyapp), QUESTION, "--dry-run")
+def test_dry_run_needs_no_endpoint_and_unknown_models_are_flagged(pyapp: Path, ask_in_process) -> None:
+    from repopack.templates import render_template
+    from repopack.tokens import get_tokenizer
+
+    result = ask_in_process(str(pyapp), QUESTION, "--dry-run", "--model", "mystery-model", "--max-cost", "1",
+                            endpoint=False)
+    tok = get_tokenizer(None)  # window - min(reserve 8192, max output 4096) - system prompt - question - 200
+    expected = 128_000 - 4_096 - tok.count(render_template("system", repo_name="pyapp")) - tok.count(QUESTION) - 200
     assert result.returncode == 0, result.stderr
-    assert "Endpoint: not configured (set OPENAI_BASE_URL or OPENAI_API_KEY)" in result.stdout
+    assert result.stdout.splitlines()[1:4] == [
+        "Model: mystery-model (window 128,000 tokens, a guess)",
+        "Endpoint: not configured (set OPENAI_BASE_URL or OPENAI_API_KEY)",
+        f"Budget: {expected:,} tokens for the packed context"]
+    assert "warning: no price is known for mystery-model, so --max-cost cannot be checked\n" in result.stderr
 
 
-def test_max_cost_refuses_before_sending(pyapp: Path, fake_openai: FakeOpenAI) -> None:
-    result = ask(pyapp, fake_openai, "--max-cost", "0.001")
+def test_max_cost_refuses_before_sending(pyapp: Path, fake_openai: FakeOpenAI, ask_in_process) -> None:
+    result = ask_in_process(str(pyapp), QUESTION, "--max-cost", "0.001")
     assert result.returncode == 11
     assert fake_openai.requests == []
     last = result.stderr.splitlines()[-1]
@@ -170,9 +220,10 @@ def test_429_is_retried_with_a_notice(pyapp: Path, fake_openai: FakeOpenAI) -> N
             in result.stderr)
 
 
-def test_persistent_429_is_exit_9_after_bounded_retries(pyapp: Path, fake_openai: FakeOpenAI) -> None:
+def test_persistent_429_is_exit_9_after_bounded_retries(pyapp: Path, fake_openai: FakeOpenAI,
+                                                        ask_in_process) -> None:
     fake_openai.script(statuses=[429] * 10, retry_after=0)
-    result = ask(pyapp, fake_openai)
+    result = ask_in_process(str(pyapp), QUESTION)
     assert result.returncode == 9
     assert len(fake_openai.chat_requests) == 4
     assert result.stderr.splitlines()[-1] == (f"repopack: error: rate limited (HTTP 429) from {fake_openai.base_url} "
@@ -196,9 +247,10 @@ def test_context_length_exceeded_gets_one_smaller_request(make_repo, fake_openai
     assert notice[0].startswith("notice: the model rejected the prompt as too long; retrying once with a budget of ")
 
 
-def test_context_too_long_even_after_shrinking_is_exit_10(pyapp: Path, fake_openai: FakeOpenAI) -> None:
+def test_context_too_long_even_after_shrinking_is_exit_10(pyapp: Path, fake_openai: FakeOpenAI,
+                                                          ask_in_process) -> None:
     fake_openai.script(context_limit=100)
-    result = ask(pyapp, fake_openai)
+    result = ask_in_process(str(pyapp), QUESTION)
     assert result.returncode == 10
     assert len(fake_openai.chat_requests) == 2
     assert result.stderr.splitlines()[-1] == (f"repopack: error: the prompt is longer than 'gpt-4.1' accepts at "
@@ -247,10 +299,10 @@ def test_apply_writes_inside_refuses_outside_and_undo_restores_bytes(fixture_rep
     assert again.stderr == f"repopack: error: nothing to undo in {root}: no journal under .repopack/undo/\n"
 
 
-def test_edits_are_listed_not_applied_without_apply(pyapp: Path, fake_openai: FakeOpenAI) -> None:
+def test_edits_are_listed_not_applied_without_apply(pyapp: Path, fake_openai: FakeOpenAI, ask_in_process) -> None:
     original = (pyapp / "pyapp/billing.py").read_bytes()
     fake_openai.script([fence(BILLING_EDIT)])
-    result = ask(pyapp, fake_openai)
+    result = ask_in_process(str(pyapp), QUESTION)
     assert result.returncode == 0, result.stderr
     assert result.stdout == fence(BILLING_EDIT)
     assert ("Proposed edits (1):\n  pyapp/billing.py (+1 -1)\nRun again with --apply to apply them.\n"
@@ -259,9 +311,9 @@ def test_edits_are_listed_not_applied_without_apply(pyapp: Path, fake_openai: Fa
     assert not (pyapp / ".repopack").exists()
 
 
-def test_json_output_with_apply(pyapp: Path, fake_openai: FakeOpenAI) -> None:
+def test_json_output_with_apply(pyapp: Path, fake_openai: FakeOpenAI, ask_in_process) -> None:
     fake_openai.script([fence(BILLING_EDIT)])
-    result = ask(pyapp, fake_openai, "--json", "--apply")
+    result = ask_in_process(str(pyapp), QUESTION, "--json", "--apply")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     (request,) = fake_openai.chat_requests
@@ -299,13 +351,15 @@ def test_ctrl_c_while_streaming_exits_130_and_writes_nothing(pyapp: Path, fake_o
     assert not (pyapp / ".repopack").exists()
 
 
-def test_flags_choose_model_endpoint_prompts_and_focus(pyapp: Path, fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+def test_flags_choose_model_endpoint_prompts_and_focus(pyapp: Path, fake_openai: FakeOpenAI, tmp_path: Path,
+                                                       ask_in_process) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
     (prompts / "ask.j2").write_text("MY TEMPLATE focus={{ focus | join(',') }}\n{{ context }}\nQ: {{ question }}\n")
     fake_openai.script([REPLY])
-    result = run_cli("ask", str(pyapp), QUESTION, "--base-url", fake_openai.base_url, "--api-key", "sk-flag",
-                     "--model", "llama-4-scout", "--prompts", str(prompts), "--focus", "pyapp/server.py")
+    result = ask_in_process(str(pyapp), QUESTION, "--base-url", fake_openai.base_url, "--api-key", "sk-flag",
+                            "--model", "llama-4-scout", "--prompts", str(prompts), "--focus", "pyapp/server.py",
+                            endpoint=False)
     assert result.returncode == 0, result.stderr
     (request,) = fake_openai.chat_requests
     assert request.body["model"] == "llama-4-scout"
@@ -315,16 +369,18 @@ def test_flags_choose_model_endpoint_prompts_and_focus(pyapp: Path, fake_openai:
     assert "llama-4-scout list price" in result.stderr
 
 
-def test_question_from_stdin_and_path_defaults_to_cwd(pyapp: Path, fake_openai: FakeOpenAI) -> None:
+def test_question_from_stdin_and_path_defaults_to_cwd(pyapp: Path, fake_openai: FakeOpenAI, ask_in_process,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     fake_openai.script([REPLY])
-    result = run_cli("ask", "-", cwd=pyapp, input=QUESTION, env={"OPENAI_BASE_URL": fake_openai.base_url})
+    monkeypatch.chdir(pyapp)
+    result = ask_in_process("-", stdin=QUESTION)
     assert result.returncode == 0, result.stderr
     assert f"Question: {QUESTION}" in fake_openai.chat_requests[0].prompt_text
 
 
-def test_bad_usage_is_exit_2(pyapp: Path) -> None:
-    result = run_cli("ask", str(pyapp), "two", "questions")
+def test_bad_usage_is_exit_2(pyapp: Path, ask_in_process) -> None:
+    result = ask_in_process(str(pyapp), "two", "questions")
     assert result.returncode == 2
     assert result.stderr == "repopack: error: expected [PATH] QUESTION, got 3 arguments; quote the question\n"
-    dry_apply = run_cli("ask", str(pyapp), QUESTION, "--dry-run", "--apply")
+    dry_apply = ask_in_process(str(pyapp), QUESTION, "--dry-run", "--apply")
     assert dry_apply.returncode == 2

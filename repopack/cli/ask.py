@@ -177,6 +177,9 @@ def report_packed(event: PackedEvent, outcome: AskOutcome, err: Console, session
         if finding not in outcome.findings:
             outcome.findings.append(finding)
             err.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})", highlight=False)
+    if first and session.settings.max_cost is not None and event.estimated_cost is None:
+        err.print(f"warning: no price is known for {session.model_name}, so --max-cost cannot be checked",
+                  markup=False, highlight=False)
     if sending:
         target = session.client_config.endpoint if session.client_config else "the endpoint"
         err.print(f"Sending {mode_counts(event)}, ~{event.estimated_input_tokens:,} tokens, to "
