@@ -1,7 +1,8 @@
 """The `repopack` click group and the one place errors become exit codes.
 
 Each command lives in its own module under repopack/cli/ and registers itself on
-`cli`; COMMAND_MODULES lists them so importing this module wires them all.
+`cli`.  Modules are imported only when their command runs (or for --help), so
+`repopack pack` never pays for the openai SDK or Textual.
 """
 
 from __future__ import annotations
@@ -15,10 +16,22 @@ import click
 from repopack import __version__
 from repopack.errors import RepopackError
 
-COMMAND_MODULES = ("pack", "rank", "map", "ask", "undo", "models", "eval", "chat", "review")
+COMMAND_MODULES = ("pack", "rank", "map", "ask", "undo", "models", "eval", "chat", "review", "explain_tests")
+# command name -> module under repopack.cli
+COMMANDS = {name.replace("_", "-"): name for name in COMMAND_MODULES}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"repopack.cli.{COMMANDS[cmd_name]}")
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="repopack")
 def cli() -> None:
     """repopack: the best prompt for a question about a repository, under a token budget."""
@@ -31,8 +44,6 @@ def error_line(exc: RepopackError) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"repopack.cli.{name}")
     try:
         cli.main(args=argv, prog_name="repopack", standalone_mode=False)
     except RepopackError as exc:
