@@ -23,6 +23,7 @@ from repopack.paths import data_dir
 STORE_NAME = "effective-context.json"
 STORE_VERSION = 1
 AUTO = "auto"
+DEFAULT_THRESHOLD = 0.9  # accuracy a size needs at every depth to count as effective
 
 
 @dataclass(frozen=True)

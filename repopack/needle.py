@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 from repopack.client import ClientConfig, complete_chat
 from repopack.config import Settings
-from repopack.effective import Measurement
+from repopack.effective import DEFAULT_THRESHOLD, Measurement
 from repopack.errors import ContextOverflowError, UsageError
 from repopack.fit import Packed
 from repopack.models import ModelInfo, estimate_cost
@@ -38,7 +38,6 @@ from repopack.tokens import Tokenizer, get_tokenizer
 ANSWER_TOKENS = 256  # max_tokens per answer: the value is short, but some models think first
 MESSAGE_FRAMING = 16  # tokens a chat template adds around two messages (upper bound)
 REACHED_SHARE = 0.9  # a context shorter than this share of its size is "short": the repo is too small
-DEFAULT_THRESHOLD = 0.9
 
 SYSTEM_PROMPT = ("You answer questions about the code repository in the user's message. "
                  "Reply with the exact value asked for and nothing else.")

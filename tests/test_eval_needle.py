@@ -106,32 +106,32 @@ def test_echo_half_server_finds_needles_at_depth_0_and_misses_them_at_depth_1(ma
 
 
 def test_budget_auto_packs_up_to_the_measured_context(make_repo, fake_openai) -> None:
-    root = code_repo(make_repo)
+    root = code_repo(make_repo, files=16)  # about 10k tokens
     env = fake_env(fake_openai)
-    # Requests go size by size, depth by depth: right at 8k, wrong at 32k.
-    right = [make_needle(7, 8000, depth, 0).value for depth in (0.0, 0.5, 1.0)]
+    # Requests go size by size, depth by depth: right at 4k, wrong at 8k.
+    right = [make_needle(7, 4000, depth, 0).value for depth in (0.0, 0.5, 1.0)]
     fake_openai.script([f"The value is {v}." for v in right] + ["I could not find it."])
-    result = run_cli("eval", "needle", ".", "--sizes", "32k,8k", "--depths", "0,0.5,1", "--seed", "7", cwd=root,
+    result = run_cli("eval", "needle", ".", "--sizes", "8k,4k", "--depths", "0,0.5,1", "--seed", "7", cwd=root,
                      env=env)
     assert result.returncode == 0, result.stderr
     rows = table(result.stdout)
-    assert rows["8k"][2:5] == ["100%", "100%", "100%"] and rows["32k"][2:5] == ["0%", "0%", "0%"]
-    assert "effective context: 8k (accuracy >= 90% at every depth)" in result.stdout
-    assert models_row(env, "fake-model")[-1] == "8k"
+    assert rows["4k"][2:5] == ["100%", "100%", "100%"] and rows["8k"][2:5] == ["0%", "0%", "0%"]
+    assert "effective context: 4k (accuracy >= 90% at every depth)" in result.stdout
+    assert models_row(env, "fake-model")[-1] == "4k"
     assert models_row(env, "gpt-4.1")[-1] == "-"
 
     packed = run_cli("pack", ".", "--budget", "auto", "-o", "auto.xml", cwd=root, env=env)
     assert packed.returncode == 0, packed.stderr
-    assert " of 8,000 budget " in packed.stderr
-    assert 7000 < cl100k_count((root / "auto.xml").read_text(encoding="utf-8")) <= 8000
+    assert " of 4,000 budget " in packed.stderr
+    assert 3500 < cl100k_count((root / "auto.xml").read_text(encoding="utf-8")) <= 4000
 
     explicit = run_cli("ask", ".", "What does mod_03 do?", "--dry-run", "--budget", "auto", cwd=root, env=env)
     assert explicit.returncode == 0, explicit.stderr
-    assert "Budget: 8,000 tokens for the packed context" in explicit.stdout
+    assert "Budget: 4,000 tokens for the packed context" in explicit.stdout
     # With a measurement, auto is also the default: the window (128k for an unknown model) is not used.
     default = run_cli("ask", ".", "What does mod_03 do?", "--dry-run", cwd=root, env=env)
     budget = int(re.search(r"Budget: ([\d,]+) tokens", default.stdout).group(1).replace(",", ""))
-    assert 7000 < budget < 8000  # 8k less the system prompt, the question and a margin
+    assert 3000 < budget < 4000  # 4k less the system prompt, the question and a margin
 
 
 def test_a_run_that_costs_money_needs_confirmation(make_repo) -> None:

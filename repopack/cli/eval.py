@@ -8,21 +8,25 @@ import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import parse_budget, settings_for, stderr_console, write_output
-from repopack.client import ClientConfig
-from repopack.effective import format_tokens, store_measurement
+from repopack.effective import DEFAULT_THRESHOLD, format_tokens, store_measurement
 from repopack.errors import CostLimitError, RepoError, UsageError
-from repopack.heatmap import needle_svg
-from repopack.localize import BUDGETS, DEFAULT_ENCODING, LocalizeReport, TaskResult, evaluate_localize
 from repopack.mine import DEFAULT_MAX_FILES, mine_tasks, read_tasks, write_tasks
-from repopack.models import lookup_model
-from repopack.needle import DEFAULT_THRESHOLD, Estimate, NeedlePlan, NeedleReport, Trial, estimate_run, run_needle
 from repopack.paths import data_dir
-from repopack.tokens import get_tokenizer
+
+if TYPE_CHECKING:
+    from repopack.localize import LocalizeReport, TaskResult
+    from repopack.needle import Estimate, NeedleReport, Trial
+
+# The model client, packing and ranking are imported inside the commands: every other
+# command starts without paying for them.
+LOCALIZE_BUDGETS = "8k,32k,128k"  # as ../shared/bench/localize
+LOCALIZE_ENCODING = "cl100k_base"
 
 
 @cli.group("eval")
@@ -130,6 +134,11 @@ def needle_command(path: str, sizes: str, depths: str, trials: int, threshold: f
                    base_url: str | None, max_cost: float | None, yes: bool, out: str | None, seed: int | None,
                    encoding: str | None, no_store: bool) -> None:
     """Plant a fact at several depths of real packed contexts of PATH and ask the model for it."""
+    from repopack.client import ClientConfig
+    from repopack.heatmap import needle_svg
+    from repopack.models import lookup_model
+    from repopack.needle import NeedlePlan, estimate_run, run_needle
+
     root, settings = settings_for(path, {"model": model, "base_url": base_url, "max_cost": max_cost,
                                          "encoding": encoding})
     plan = NeedlePlan(parse_sizes(sizes, "--sizes"), parse_depths(depths), trials, threshold,
@@ -181,7 +190,7 @@ def needle_command(path: str, sizes: str, depths: str, trials: int, threshold: f
 def mine_command(path: str, since: str, head: str, max_files: int, limit: int | None, out: str) -> None:
     """Build localisation tasks from PATH's git history: message as query, modified source files as gold."""
     tasks, skipped = mine_tasks(Path(path), since, head=head, max_files=max_files, limit=limit)
-    reasons = ", ".join(f"{n} {why}" for why, n in skipped.most_common()) or "none"
+    reasons = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
     if not tasks:
         raise RepoError(f"no commit in {since}..{head} makes a task (skipped: {reasons}); try an older --since")
     write_output(write_tasks(tasks), out)
@@ -200,14 +209,17 @@ def localize_table(report: LocalizeReport) -> list[str]:
 @click.argument("path", default=".", type=click.Path())
 @click.option("--tasks", "tasks_file", required=True, type=click.Path(dir_okay=False),
               help="JSON lines: query, gold, optional base_commit (what `eval mine` writes).")
-@click.option("--budgets", default=",".join(format_tokens(b) for b in BUDGETS), show_default=True,
+@click.option("--budgets", default=LOCALIZE_BUDGETS, show_default=True,
               help="Token budgets to score.")
-@click.option("--encoding", default=DEFAULT_ENCODING, show_default=True, help="tiktoken encoding for file costs.")
+@click.option("--encoding", default=LOCALIZE_ENCODING, show_default=True, help="tiktoken encoding for file costs.")
 @click.option("--out", "-o", help="Write one JSON record per task to this file.")
 @click.option("--verbose", "-v", is_flag=True, help="Print each task's gold ranks and recall.")
 def localize_command(path: str, tasks_file: str, budgets: str, encoding: str, out: str | None,
                      verbose: bool) -> None:
     """File recall of repopack's ranking at token budgets, as in ../shared/bench/localize."""
+    from repopack.localize import evaluate_localize
+    from repopack.tokens import get_tokenizer
+
     root = settings_for(path, {})[0]
     tasks = read_tasks(Path(tasks_file))
     budget_list = parse_sizes(budgets, "--budgets")
