@@ -66,7 +66,7 @@ def stdout_console() -> Console:
 @cli.command("ask")
 @click.argument("args", nargs=-1, required=True, metavar="[PATH] QUESTION")
 @click.option("--budget", "-b", help="Token budget for the packed context (default: the model's window "
-              "minus reserved output and the question).")
+              "minus reserved output and the question, or its measured effective context; auto: the latter).")
 @click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
 @click.option("--model", "-m", help="Model name (default REPOPACK_MODEL or gpt-4.1); see `repopack models`.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default OPENAI_BASE_URL or api.openai.com).")

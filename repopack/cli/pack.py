@@ -31,7 +31,8 @@ from repopack.secrets import SecretFinding
 
 @cli.command("pack")
 @click.argument("path", default=".", type=click.Path())
-@click.option("--budget", "-b", help="Token budget for the whole rendered prompt (e.g. 20000 or 32k).")
+@click.option("--budget", "-b", help="Token budget for the whole rendered prompt (e.g. 20000 or 32k; auto: the "
+              "measured effective context of the configured model, see `repopack eval needle`).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default xml).")
 @click.option("-o", "--output", help="Output file, or - for stdout (default repopack-output.<ext>).")
 @click.option("--include", multiple=True, help="Only pack files matching this gitignore-style glob (repeatable).")
