@@ -162,8 +162,15 @@ def diff_from_patches(files: Sequence[tuple[str, str, str | None, str | None]]) 
         old = f"a/{previous or path}" if status != "added" else "/dev/null"
         new = f"b/{path}" if status != "removed" else "/dev/null"
         header = f"diff --git a/{previous or path} b/{path}\n"
-        if patch is None:
-            parts.append(header + f"Binary files {old} and {new} differ\n")
+        # Git's extended headers: unidiff needs them to accept /dev/null sides and to see renames.
+        if status == "added":
+            header += "new file mode 100644\n"
+        elif status == "removed":
+            header += "deleted file mode 100644\n"
+        elif previous and previous != path:
+            header += f"rename from {previous}\nrename to {path}\n"
+        if not patch:  # a binary file, a pure rename, or a diff GitHub will not show
+            parts.append(header + (f"Binary files {old} and {new} differ\n" if status != "renamed" else ""))
             continue
         body = patch if patch.endswith("\n") else patch + "\n"
         parts.append(header + f"--- {old}\n+++ {new}\n" + body)

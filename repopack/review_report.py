@@ -179,7 +179,7 @@ def summary_comment(result: ReviewResult, inline_posted: int, inline_existing: i
     if inline_existing:
         inline += f", {inline_existing} already posted"
     out += [f"**Findings:** {_counts(result.findings)} ({inline}).", ""]
-    listed = [p for p in result.placed if p.inline]
+    listed = [p for p in result.placed if p.inline and p not in moved]
     if listed:
         out += [f"- **{p.finding.severity}** `{p.finding.file}:{p.line}` {p.finding.title}" for p in listed] + [""]
     if moved:

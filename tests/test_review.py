@@ -293,3 +293,23 @@ def test_usage_and_github_errors(pr_repo, fake_github, fake_openai) -> None:
         "Not Found; check GITHUB_REPOSITORY, the PR number and that the token can see the repository")
     bad_token = run_cli("review", "--pr", "42", str(pr_repo), env={**env, "GITHUB_TOKEN": "wrong"})
     assert bad_token.returncode == 13 and "HTTP 401" in bad_token.stderr and "wrong" not in bad_token.stderr
+
+
+def test_refused_inline_positions_fall_back_to_the_summary(pr_repo, fake_github, fake_openai) -> None:
+    (pr_repo / "pkg/other.py").unlink()
+    git(pr_repo, "commit", "-q", "-am", "drop other")
+    pull = fake_github.add_pull_from_git(pr_repo, 42, "main", "feature")
+    assert [(f["filename"], f["status"]) for f in pull.files] == [("pkg/mathutil.py", "modified"),
+                                                                   ("pkg/other.py", "removed")]
+    fake_github.refuse_inline_comments()
+    fake_openai.script([reply(finding(8))])
+
+    result = run_cli("review", "--pr", "42", str(pr_repo), env=review_env(fake_github, fake_openai))
+
+    assert result.returncode == 0, result.stderr
+    first, second = posted(fake_github, "POST", "/pulls/42/reviews")
+    assert len(first.body["comments"]) == 1 and second.body["comments"] == []
+    assert second.body["body"].endswith("(inline positions were refused, see the summary)")
+    text = fake_github.pull(42).issue_comments[0]["body"]
+    assert "### Findings outside the changed lines\n\n#### [high] Off by one\n\n`pkg/mathutil.py:8`" in text
+    assert "-def unrelated() -> str:" in fake_openai.chat_requests[0].prompt_text  # the deletion was reviewed

@@ -7,6 +7,7 @@ Serves what `repopack review --pr N` reads and writes, under an optional path pr
 - ``GET  /repos/{owner}/{name}/pulls/{n}/files``            paginated, ``Link: rel="next"``
 - ``GET  /repos/{owner}/{name}/pulls/{n}/comments``         review comments, paginated
 - ``POST /repos/{owner}/{name}/pulls/{n}/reviews``          422 when a comment is not on a diff line, like GitHub
+                                                           (or for any inline comment: `refuse_inline_comments`)
 - ``GET  /repos/{owner}/{name}/issues/{n}/comments``        paginated
 - ``POST /repos/{owner}/{name}/issues/{n}/comments``
 - ``PATCH /repos/{owner}/{name}/issues/comments/{id}``
@@ -183,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("commit_id") != pull.data["head"]["sha"]:
             self._send(422, {"message": "Unprocessable Entity", "errors": ["commit_id is not the PR head"]})
             return
+        if self.server.refuse_inline and body.get("comments"):
+            self._send(422, {"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]})
+            return
         for comment in body.get("comments") or []:
             lines = pull.diff_lines(comment.get("path", ""))
             wanted = [comment.get("line")] + ([comment["start_line"]] if comment.get("start_line") else [])
@@ -213,6 +217,7 @@ class _Server(ThreadingHTTPServer):
         self.token = token
         self.prefix = prefix
         self.page_size = 100
+        self.refuse_inline = False  # answer 422 to any review with inline comments
         self._ids = 1000
 
     def next_id(self) -> int:
@@ -243,6 +248,9 @@ class FakeGitHub:
 
     def set_page_size(self, size: int) -> None:
         self._server.page_size = size
+
+    def refuse_inline_comments(self) -> None:
+        self._server.refuse_inline = True
 
     def add_issue_comment(self, number: int, body: str) -> dict[str, Any]:
         with self._server.lock:
