@@ -28,6 +28,11 @@ TAX_DIFF_REPLY = """The tax rate lives in `pyapp/billing.py`. Raise it like this
 """
 
 
+@pytest.fixture(autouse=True)
+def _offline_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPOPACK_ENCODING", "cl100k_base")  # exact counts without a download
+
+
 @pytest.fixture
 def repo(fixture_repo: Callable[[str], Path]) -> Path:
     return fixture_repo("pyapp")
@@ -169,14 +174,14 @@ async def test_without_a_model_the_app_opens_and_says_how_to_configure(repo: Pat
     app = create_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         await packed(pilot)
+        await wait_until(pilot, lambda: app.screen.query(".help"))
         help_text = app.screen.query_one(".help", Markdown).source
         assert "No model endpoint is configured" in help_text
         assert "OPENAI_API_KEY" in help_text and "--base-url" in help_text
         assert app.controller.view is not None and app.controller.view.rows  # the context is live
         await type_text(pilot, "hello")
         await pilot.press("enter")
-        await pilot.pause()
-        assert "no model endpoint configured" in transcript_text(app)
+        await wait_until(pilot, lambda: "no model endpoint configured" in transcript_text(app))
         assert answers(app) == []
 
 

@@ -3,22 +3,22 @@
 Every method that touches the session takes a lock and may block (packing, the model,
 the file system), so the app calls them from thread workers only; the pure methods
 (`toggle`, `pin`, `estimate`) are cheap and run on the event loop.  No Textual here.
+
+The session (and with it the model client and the ranking stack, ~1 s of imports) is
+opened on first use, in a worker, so the first screen does not wait for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from repopack.apply import ApplyResult
-from repopack.client import ClientConfig
 from repopack.config import Settings
-from repopack.edits import FileEdit
 from repopack.errors import NoModelConfiguredError, UsageError
-from repopack.pipeline import PackResult
-from repopack.session import Event, Session
 
 from .state import (
     ContextView,
@@ -30,7 +30,14 @@ from .state import (
 )
 from .transcript import Transcript
 
+if TYPE_CHECKING:
+    from repopack.apply import ApplyResult
+    from repopack.edits import FileEdit
+    from repopack.pipeline import PackResult
+    from repopack.session import Event, Session
+
 Progress = Callable[[str, int, int], None]
+FALLBACK_MODEL = "gpt-4.1"  # what Session.model_name says when nothing names a model
 
 NO_MODEL_HELP = """\
 **No model endpoint is configured**, so questions cannot be sent yet; the context on the left is live.
@@ -46,38 +53,49 @@ To talk to a model, quit (`ctrl+q`) and start again with one of:
 
 
 class Controller:
-    def __init__(self, session: Session, transcript: Transcript | None = None) -> None:
-        self.session = session
-        self.base = session.settings
-        self.budget = session.settings.budget
-        self.model = session.settings.model
+    def __init__(self, root: Path, settings: Settings, transcript: Transcript | None = None) -> None:
+        self.root = root
+        self.base = settings
+        self.budget = settings.budget
+        self.model = settings.model
         self.excluded: frozenset[str] = frozenset()
-        self.pinned: tuple[str, ...] = tuple(session.focus)
+        self.pinned: tuple[str, ...] = ()
         self.memory = TokenMemory()
         self.view: ContextView | None = None
         self.last_result: PackResult | None = None
         self.question = ""  # the conversation's first question: the context is ranked for it
-        self.transcript = transcript or Transcript(session.root.name, session.model_name)
-        if self.transcript.history:
-            session.history = list(self.transcript.history)
-            self.question = next((e.text for e in self.transcript.entries if e.role == "user"), "")
+        self._session: Session | None = None
         self._lock = threading.Lock()
+        self.transcript = transcript or Transcript(root.name, self.model_name)
+        if self.transcript.history:
+            self.question = next((e.text for e in self.transcript.entries if e.role == "user"), "")
+
+    @property
+    def session(self) -> Session:
+        """The session, opened on first use (blocking: call from a worker)."""
+        if self._session is None:
+            from repopack.session import Session
+
+            session = Session.open(self.root, self._settings())
+            session.history = list(self.transcript.history)
+            self._session = session
+        return self._session
 
     # --- read-only --------------------------------------------------------
     @property
-    def root(self) -> Path:
-        return self.session.root
-
-    @property
     def model_name(self) -> str:
-        return self.session.model_name
+        if self._session is not None:
+            return self._session.model_name
+        return self.model or os.environ.get("REPOPACK_MODEL") or FALLBACK_MODEL
 
     @property
     def in_conversation(self) -> bool:
-        return bool(self.session.history)
+        return bool(self._session.history if self._session is not None else self.transcript.history)
 
     def model_help(self) -> str | None:
-        """Markdown telling how to configure a model, or None when one is configured."""
+        """Markdown telling how to configure a model, or None when one is configured (may block)."""
+        from repopack.client import ClientConfig  # the openai SDK: not needed for the first screen
+
         settings = self._settings()
         try:
             ClientConfig.resolve(base_url=settings.base_url, model=settings.model, timeout=settings.timeout)
@@ -119,13 +137,16 @@ class Controller:
     def set_model(self, model: str) -> None:
         with self._lock:
             self.model = model
-            self.session.client_config = None  # resolved again, for the new model
-            self._sync()
-        self.transcript.model = self.session.model_name
+            if self._session is not None:
+                self._session.client_config = None  # resolved again, for the new model
+                self._sync()
+        self.transcript.model = self.model_name
 
     def new_conversation(self) -> None:
         with self._lock:
-            self.session.reset()
+            self.transcript.history = []
+            if self._session is not None:
+                self._session.reset()
             self.question = ""
 
     # --- blocking work (thread workers) ------------------------------------
@@ -141,6 +162,7 @@ class Controller:
     def ask(self, question: str, progress: Progress | None = None) -> Iterator[Event]:
         with self._lock:
             self._sync()
+            self.session.config()  # no endpoint: say so now, before packing for the question
             if not self.session.history:
                 self.question = question
             yield from self.session.ask(question, progress=progress)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from repopack.config import load_settings
 from repopack.errors import RepoError
-from repopack.session import Session
 from repopack.walk import resolve_root
 
 from .app import RepopackApp
@@ -20,11 +19,10 @@ def create_app(path: str | Path = ".", *, model: str | None = None, base_url: st
     root = resolve_root(path)
     flags = {"model": model, "base_url": base_url, "budget": budget}
     settings = load_settings(root, {k: v for k, v in flags.items() if v is not None})
-    session = Session.open(root, settings)
     transcript = None
     if resume:
         saved = latest_transcript(root)
         if saved is None:
             raise RepoError(f"nothing to resume in {root}: no saved chat transcript (start without --resume)")
         transcript = Transcript.load(saved)
-    return RepopackApp(Controller(session, transcript))
+    return RepopackApp(Controller(root, settings, transcript))

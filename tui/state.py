@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
-from repopack.pipeline import PackResult
 from repopack.walk import SKIP_EXCLUDED
+
+if TYPE_CHECKING:
+    from repopack.pipeline import PackResult
 
 STATE_EXCLUDED = "excluded"
 STATES = (MODE_FULL, MODE_SKELETON, MODE_PATH, MODE_DROPPED, STATE_EXCLUDED)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -21,16 +22,18 @@ from textual.widgets import Footer, Header, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 from textual.worker import get_current_worker
 
-from repopack.apply import ApplyResult
 from repopack.cli.common import parse_budget, write_output
 from repopack.errors import RepopackError
 from repopack.render import EXTENSIONS
-from repopack.session import DoneEvent, EditsEvent, Event, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
 
 from ..controller import Controller
 from ..state import ContextView
 from ..widgets import ContextPanel, ContextTree, Conversation, DiffBlock, PromptInput
 from .value_prompt import ValuePrompt
+
+if TYPE_CHECKING:  # the session stack loads in the first worker, after the first paint
+    from repopack.apply import ApplyResult
+    from repopack.session import Event
 
 PROGRESS_INTERVAL = 0.2  # seconds between progress messages from a pack
 
@@ -72,6 +75,13 @@ class MainScreen(Screen[None]):
             super().__init__()
             self.error = error
             self.generation = generation
+
+    class ModelHelp(Message):
+        """No model is configured: how to configure one (Markdown)."""
+
+        def __init__(self, markdown: str) -> None:
+            super().__init__()
+            self.markdown = markdown
 
     class AnswerEvent(Message):
         def __init__(self, turn: int, event: Event, view: ContextView | None) -> None:
@@ -139,14 +149,24 @@ class MainScreen(Screen[None]):
                 conversation.add_notice(entry.text, error=entry.role == "error")
         if self.controller.transcript.entries:
             conversation.add_notice("(resumed: follow-up questions continue this conversation)")
-        help_text = self.controller.model_help()
-        if help_text:
-            conversation.add_help(help_text)
-            self.notify("No model endpoint configured: the context works, questions need an endpoint.",
-                        severity="warning", timeout=6)
         self.query_one(ContextPanel).show_view(None, "packing…")
         self.query_one(PromptInput).focus()
+        self.call_after_refresh(self._start)  # paint first: loading and packing a big tree take seconds
+
+    def _start(self) -> None:
+        self._check_model()
         self.repack()
+
+    @work(thread=True, group="start", exit_on_error=False)
+    def _check_model(self) -> None:
+        help_text = self.controller.model_help()
+        if help_text:
+            self.post_message(self.ModelHelp(help_text))
+
+    def on_main_screen_model_help(self, message: ModelHelp) -> None:
+        self.query_one(Conversation).add_help(message.markdown)
+        self.notify("No model endpoint configured: the context works, questions need an endpoint.",
+                    severity="warning", timeout=6)
 
     def _update_titles(self) -> None:
         self.app.title = f"repopack · {self.controller.root.name}"
@@ -275,10 +295,6 @@ class MainScreen(Screen[None]):
         conversation = self.query_one(Conversation)
         conversation.add_question(question)
         self.controller.transcript.add("user", question)
-        if self.controller.model_help():
-            self.report_error("no model endpoint configured; see the help above (quit with ctrl+q, then set "
-                              "OPENAI_API_KEY or pass --base-url)")
-            return
         self._turn += 1
         self._answering = True
         self._stream = None
@@ -289,6 +305,8 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="answer", exit_on_error=False)
     def _ask(self, turn: int, question: str) -> None:
+        from repopack.session import PackedEvent
+
         worker = get_current_worker()
         error = None
         try:
@@ -303,6 +321,8 @@ class MainScreen(Screen[None]):
         self.post_message(self.AnswerEnded(turn, error))
 
     async def on_main_screen_answer_event(self, message: AnswerEvent) -> None:
+        from repopack.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
+
         if message.turn != self._turn:
             return
         event = message.event

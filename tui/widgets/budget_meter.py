@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rich.console import Group
 from rich.progress_bar import ProgressBar
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -44,7 +44,9 @@ class BudgetMeter(Static):
         bar_style = "yellow" if meter.estimated else "green"
         bar = ProgressBar(total=limit or 1, completed=min(meter.used, limit or 1), complete_style=bar_style,
                           finished_style="red" if not meter.estimated else bar_style)
-        lines = [numbers, bar, window, summary]
-        if status:
-            lines.append(Text(status, style="italic"))
-        self.update(Group(*lines))
+        grid = Table.grid(expand=True)  # a Group would run the bar and the next line together
+        grid.add_column()
+        for line in (numbers, bar, window, summary, Text(status, style="italic") if status else None):
+            if line is not None:
+                grid.add_row(line)
+        self.update(grid)

@@ -15,7 +15,7 @@ from .context_tree import GLYPHS, ContextTree
 def legend() -> Text:
     text = Text()
     for state, (glyph, color) in GLYPHS.items():
-        text.append(glyph, style=color).append(f" {state}  ")
+        text.append(glyph, style=color).append(f" {state} ")
     text.append("*", style="bold magenta").append(" pinned")
     return text
 

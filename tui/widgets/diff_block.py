@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.syntax import Syntax
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Label, Static
@@ -20,7 +21,14 @@ def edit_summary(edit: FileEdit) -> str:
     return f"{kind}{edit.path}  +{added} −{removed}"
 
 
-class DiffBlock(Vertical):
+class DiffBlock(Vertical, can_focus=True):
+    """Focus it (Tab) and press a or r; or click the buttons."""
+
+    BINDINGS = [
+        Binding("a", "decide(True)", "Apply"),
+        Binding("r", "decide(False)", "Reject"),
+    ]
+
     DEFAULT_CSS = """
     DiffBlock {
         height: auto;
@@ -39,8 +47,12 @@ class DiffBlock(Vertical):
         margin-right: 1;
     }
     DiffBlock > Horizontal > .diff-status {
-        padding: 1 1 0 1;
+        padding: 0 1;
         color: $text-muted;
+    }
+    DiffBlock:focus {
+        border: round $accent;
+        background: $boost;
     }
     DiffBlock.-applied {
         border: round $success;
@@ -67,13 +79,19 @@ class DiffBlock(Vertical):
         yield Static(Syntax(render_diff(self.edit).rstrip("\n"), "diff", theme="ansi_dark", word_wrap=True,
                             background_color="default"), classes="diff-body")
         with Horizontal():
-            yield Button("Apply", variant="success", id="apply", compact=True)
-            yield Button("Reject", variant="error", id="reject", compact=True)
+            for label, variant, name in (("Apply", "success", "apply"), ("Reject", "error", "reject")):
+                button = Button(label, variant=variant, id=name, compact=True)
+                button.can_focus = False  # the block takes focus; a and r act on it
+                yield button
             yield Label("", classes="diff-status")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.post_message(self.Decided(self, event.button.id == "apply"))
+
+    def action_decide(self, apply: bool) -> None:
+        if not self.query_one("#apply", Button).disabled:
+            self.post_message(self.Decided(self, apply))
 
     def mark(self, status: str, *, applied: bool = False, rejected: bool = False, decided: bool = True) -> None:
         """Show the outcome; `decided=False` offers the buttons again (after an undo)."""
