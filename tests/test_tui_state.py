@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-from repopack.config import Settings
-from repopack.pipeline import pack_repo
 from repopack.tui.state import (
     ContextView,
     FileRow,
@@ -19,6 +17,9 @@ from repopack.tui.state import (
     view_from_pack,
 )
 from repopack.tui.transcript import Transcript, latest_transcript, transcript_dir
+
+from repopack.config import Settings
+from repopack.pipeline import pack_repo
 from repopack.walk import WalkRules, walk_repo
 
 PATHS = ["a/x.py", "a/b/c.py", "a/b/e.py", "a/d/f.py", "top.py"]
