@@ -48,7 +48,11 @@ _BACKTICKED = re.compile(r"`([^`\n]+)`")
 _CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
 
 REVERSE_EDGE_WEIGHT = 0.5
-WEIGHTS = {"lexical": 1.0, "names": 0.6, "mention": 1.2, "focus": 2.0, "graph": 0.5, "git": 0.05}
+WEIGHTS = {"lexical": 1.0, "names": 1.0, "mention": 1.0, "focus": 2.0, "graph": 0.35, "git": 0.05}
+# Relevance per token, not per file: a budget is spent in tokens, so of two equally likely files the
+# smaller one should go first (a knapsack's value density, damped so size never outweighs relevance).
+SIZE_EXPONENT = 0.25
+SIZE_FLOOR = 200  # tokens; tiny files get no extra boost below this
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,7 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> 
     for name, values in parts.items():
         contributions[name] = WEIGHTS[name] * values * priors
         total += contributions[name]
+    total = total / np.power(np.maximum(np.asarray(index.tokens, dtype=np.float64), SIZE_FLOOR), SIZE_EXPONENT)
     order = sorted(range(n), key=lambda i: (-total[i], paths[i]))
     return [RankedFile(paths[i], float(total[i]),
                        {k: float(v[i]) for k, v in contributions.items() if v[i] > 0}) for i in order]
