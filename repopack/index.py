@@ -159,6 +159,34 @@ class RepoIndex:
         return {i: bool(s.defs) for i, s in self.symbols_for(indices).items()}
 
 
+class MemoTokenizer:
+    """A tokenizer that remembers counts by content hash, so warm runs never load the encoding.
+
+    Used for the wrappers, headers and whole prompts the fitter counts: on an unchanged
+    repository they are the same texts as last time.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, cache: Cache) -> None:
+        self.tokenizer = tokenizer
+        self.cache = cache
+        self.name = tokenizer.name
+        self.note = tokenizer.note
+        self.requested = tokenizer.requested
+        self._ns = Cache.namespace("count", tokenizer.name)
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        keys = [self._key(t) for t in texts]
+        return _cached_map(self.cache, self._ns, keys,
+                           lambda missing: self.tokenizer.count_many([texts[i] for i in missing]), "", None)
+
+    def count(self, text: str) -> int:
+        return self.count_many([text])[0]
+
+
 def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[int]], list], label: str,
                 progress: Progress | None) -> list:
     found = cache.get_many(ns, keys)
@@ -172,7 +200,7 @@ def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[
             fresh[keys[i]] = value
         cache.put_many(ns, fresh)
         cache.flush()
-    if progress:
+    if progress and label:
         progress(label, len(keys), len(keys))
     return values
 

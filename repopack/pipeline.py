@@ -19,7 +19,7 @@ from repopack.cache import Cache
 from repopack.config import Settings
 from repopack.errors import RepoError
 from repopack.fit import Candidate, Packed, fit_files
-from repopack.index import RepoIndex, build_index
+from repopack.index import MemoTokenizer, RepoIndex, build_index
 from repopack.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.secrets import Redaction, SecretFinding, redact_text
 from repopack.tokens import Tokenizer, get_tokenizer
@@ -69,24 +69,31 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
 
 
 def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
-    """Redact secrets file by file; clean verdicts are cached by content, secret values never are."""
-    ns = Cache.namespace("clean", 1)
-    clean = cache.get_many(ns, [f.digest for f in files])
+    """Redact secrets file by file, with verdicts cached by content.
+
+    The cache keeps the redacted text and the findings (file:line and type), never the
+    secret values: a Redaction loaded from it has no values, and code that must restore
+    a secret (apply) re-scans that one file with `redact_text`.
+    """
+    ns = Cache.namespace("redacted", 1)
+    known = cache.get_many(ns, [f.digest for f in files])
     out: list[SourceFile] = []
     redactions: dict[str, Redaction] = {}
-    fresh_clean: dict[str, bool] = {}
+    fresh: dict[str, tuple[str, tuple[SecretFinding, ...]] | bool] = {}
     for f in files:
-        if clean.get(f.digest):
+        verdict = known.get(f.digest)
+        if verdict is None:
+            red = redact_text(f.path, f.text)
+            verdict = (red.text, red.findings) if red.redacted else True
+            fresh[f.digest] = verdict
+        if verdict is True:
             out.append(f)
             continue
-        red = redact_text(f.path, f.text)
-        if red.redacted:
-            redactions[f.path] = red
-            out.append(dataclasses.replace(f, text=red.text, digest=f.digest + "-r"))
-        else:
-            fresh_clean[f.digest] = True
-            out.append(f)
-    cache.put_many(ns, fresh_clean)
+        text, findings = verdict  # type: ignore[misc]
+        findings = tuple(dataclasses.replace(x, path=f.path) if x.path != f.path else x for x in findings)
+        redactions[f.path] = Redaction(text, findings)
+        out.append(dataclasses.replace(f, text=text, digest=f.digest + "-r"))
+    cache.put_many(ns, fresh)
     return tuple(out), redactions
 
 
@@ -145,8 +152,8 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
         lap("rank")
         cands = _candidates(index, ranking, settings.budget)
-        packed = fit_files(cands, settings.budget, tokenizer, repo_name=root.name, fmt=settings.format,
-                           order=settings.order, query=signals.query)
+        packed = fit_files(cands, settings.budget, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
+                           repo_name=root.name, fmt=settings.format, order=settings.order, query=signals.query)
         lap("fit")
     findings = tuple(f for r in redactions.values() for f in r.findings)
     return PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,

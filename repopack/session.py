@@ -25,9 +25,10 @@ from repopack.fit import MODE_FULL, MODE_SKELETON
 from repopack.models import ModelInfo, default_budget, estimate_cost, lookup_model
 from repopack.pipeline import PackResult, pack_repo
 from repopack.rank import Signals
+from repopack.secrets import Redaction, redact_text
 from repopack.templates import render_template
 from repopack.tokens import get_tokenizer
-from repopack.walk import resolve_root
+from repopack.walk import decode_text, resolve_root
 
 Message = dict[str, str]
 OVERFLOW_SHRINK = 0.6  # after a context-length error, retry once with this share of the budget
@@ -98,7 +99,7 @@ class Session:
     focus: tuple[str, ...] = ()
     prompts_dir: Path | None = None
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
-    _redactions: dict = field(default_factory=dict, repr=False)
+    _redacted_paths: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings, client_config: ClientConfig | None = None) -> Session:
@@ -151,7 +152,7 @@ class Session:
 
     def _remember(self, result: PackResult) -> None:
         self.last_pack = result
-        self._redactions = dict(result.redactions)
+        self._redacted_paths = set(result.redactions)
         self._hashes = {}
         for d in result.packed.decisions:
             if d.mode in (MODE_FULL, MODE_SKELETON):
@@ -239,7 +240,17 @@ class Session:
     # --- edits -------------------------------------------------------------
     def apply(self, edits: Sequence[FileEdit]) -> ApplyResult:
         """Apply inside the root only, refusing files changed since they were packed."""
-        return apply_edits(self.root, edits, expected_hashes=self._hashes, redaction_lookup=self._redactions)
+        return apply_edits(self.root, edits, expected_hashes=self._hashes, redaction_lookup=self._redaction_for)
+
+    def _redaction_for(self, path: str) -> Redaction | None:
+        """The packed file's redaction with its secret values, re-scanned from disk (never cached)."""
+        if path not in self._redacted_paths:
+            return None
+        try:
+            raw = (self.root / path).read_bytes()
+        except OSError:
+            return None
+        return redact_text(path, decode_text(raw)[0])
 
     def undo(self) -> list[str]:
         return undo_last(self.root)
