@@ -18,11 +18,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 from textual.worker import get_current_worker
 
 from repopack.cli.common import parse_budget, write_output
+from repopack.edits import parse_edits
 from repopack.errors import RepopackError
 from repopack.render import EXTENSIONS
 
@@ -36,6 +38,9 @@ if TYPE_CHECKING:  # the session stack loads in the first worker, after the firs
     from repopack.session import Event
 
 PROGRESS_INTERVAL = 0.2  # seconds between progress messages from a pack
+# Packing holds the GIL for seconds on big trees; waiting a moment lets the estimate paint first
+# and lets several quick toggles share one pack.
+REPACK_DELAY = 0.4
 
 
 def one_line(exc: BaseException) -> str:
@@ -126,6 +131,7 @@ class MainScreen(Screen[None]):
         self._stream: MarkdownStream | None = None
         self._status: Static | None = None  # the "sending…" line of the running turn
         self._applied: list[list[DiffBlock]] = []
+        self._repack_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -145,6 +151,7 @@ class MainScreen(Screen[None]):
                 conversation.add_question(entry.text)
             elif entry.role == "assistant":
                 conversation.start_answer(entry.text)
+                conversation.add_diffs(parse_edits(entry.text))  # still applicable after a resume
             else:
                 conversation.add_notice(entry.text, error=entry.role == "error")
         if self.controller.transcript.entries:
@@ -173,9 +180,17 @@ class MainScreen(Screen[None]):
         self.app.sub_title = f"{self.controller.model_name} · {self.controller.budget_label()}"
 
     # --- packing ----------------------------------------------------------------
-    def repack(self) -> None:
+    def repack(self, delay: float = 0.0) -> None:
+        """Pack again; with a delay, quick successive changes (toggling several files) share one pack."""
         self._generation += 1
-        self._pack(self._generation)
+        if self._repack_timer is not None:
+            self._repack_timer.stop()
+            self._repack_timer = None
+        if delay:
+            generation = self._generation
+            self._repack_timer = self.set_timer(delay, lambda: self._pack(generation))
+        else:
+            self._pack(self._generation)
 
     @work(thread=True, exclusive=True, group="pack", exit_on_error=False)
     def _pack(self, generation: int) -> None:
@@ -218,14 +233,14 @@ class MainScreen(Screen[None]):
             return
         self.query_one(ContextPanel).show_view(view, "re-packing…")
         self._note_context_change()
-        self.repack()
+        self.repack(REPACK_DELAY)
 
     def on_context_tree_pin_requested(self, message: ContextTree.PinRequested) -> None:
         pinned = self.controller.pin(message.path)
         self.notify(f"{'Pinned' if pinned else 'Unpinned'} {message.path} as focus")
         self.query_one(ContextPanel).show_view(self.controller.view, "re-ranking…")
         self._note_context_change()
-        self.repack()
+        self.repack(REPACK_DELAY)
 
     def _note_context_change(self) -> None:
         if self.controller.in_conversation:
