@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 
 from repopack.edits import FileEdit, Hunk
 from repopack.errors import ApplyError
-from repopack.secrets import MARKER_RE, Redaction, restore_secrets
+from repopack.redaction import MARKER_RE, Redaction, restore_secrets
 
 JOURNAL_DIR = PurePosixPath(".repopack/undo")
 _FORBIDDEN_PARTS = {".git", ".repopack"}

@@ -16,9 +16,9 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from repopack.parse import FileSymbols
 
@@ -28,6 +28,9 @@ _INDEX_STEMS = frozenset({"__init__", "index", "mod", "lib", "main"})
 _CODE_EXT = (".py", ".pyi", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".vue", ".go", ".rs",
              ".java", ".kt", ".scala", ".c", ".h", ".cc", ".cpp", ".hpp", ".hh", ".cs", ".rb", ".php", ".lua",
              ".sh", ".swift")
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ def build_graph(symbols: Sequence[FileSymbols]) -> RepoGraph:
                     cols.append(b)
                     vals.append(IMPORT_WEIGHT / len(hits))
 
+    import scipy.sparse as sp  # ranking only: packs without a question never pay for scipy
+
     matrix = sp.csr_matrix((vals, (rows, cols)), shape=(n, n), dtype=np.float64)
     matrix.sum_duplicates()
     return RepoGraph(paths, matrix, definers, pagerank(matrix, None))
@@ -218,6 +223,8 @@ def pagerank(matrix: sp.csr_matrix, personalization: np.ndarray | None, alpha: f
     out = np.asarray(matrix.sum(axis=1)).ravel()
     dangling = out == 0
     inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out))
+    import scipy.sparse as sp
+
     transition = sp.diags(inv) @ matrix  # row-stochastic where out > 0
     transition_t = transition.T.tocsr()
     x = p.copy()

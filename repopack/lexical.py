@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -32,6 +32,9 @@ STOP_WORDS = frozenset(
 )
 K1 = 0.9
 B = 0.4
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 @lru_cache(maxsize=200_000)
@@ -91,6 +94,8 @@ class BM25Index:
         tf = np.asarray(tfs, dtype=np.float64)
         row = np.asarray(rows, dtype=np.int64)
         sat = tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[row] / avg)) if len(tf) else tf
+        import scipy.sparse as sp  # ranking only
+
         weights = sp.csc_matrix((sat, (row, np.asarray(cols, dtype=np.int64))), shape=(n, len(vocab)))
         df = np.diff(weights.indptr)
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))

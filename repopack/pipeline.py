@@ -21,7 +21,7 @@ from repopack.errors import RepoError
 from repopack.fit import Candidate, Packed, fit_files
 from repopack.index import MemoTokenizer, RepoIndex, build_index
 from repopack.rank import RankedFile, Signals, prior, rank_files, structural_order
-from repopack.secrets import Redaction, SecretFinding, redact_text
+from repopack.redaction import Redaction, SecretFinding
 from repopack.tokens import Tokenizer, get_tokenizer
 from repopack.walk import SourceFile, WalkResult, WalkRules, resolve_root, walk_repo
 
@@ -83,6 +83,8 @@ def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[Sou
     for f in files:
         verdict = known.get(f.digest)
         if verdict is None:
+            from repopack.secrets import redact_text  # detect-secrets loads only when something is new
+
             red = redact_text(f.path, f.text)
             verdict = (red.text, red.findings) if red.redacted else True
             fresh[f.digest] = verdict

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from detect_secrets.filters import heuristic
@@ -46,7 +46,7 @@ from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.util.filetype import determine_file_type
 
-MARKER_RE = re.compile(r"\[REDACTED:([^\]\n]{1,60})\]")
+from repopack.redaction import MARKER_RE, Redaction, SecretFinding, marker, restore_secrets
 
 # Random base64 of 32 chars has a median entropy of ~4.56 bits/char, English-ish
 # identifiers stay below ~4.3.  Demanding both length and entropy keeps ordinary
@@ -54,6 +54,8 @@ MARKER_RE = re.compile(r"\[REDACTED:([^\]\n]{1,60})\]")
 # token-specific plugins catch shorter secrets.
 ENTROPY_MIN_LENGTH = 32
 ENTROPY_LIMIT = 4.5
+
+__all__ = ["MARKER_RE", "Redaction", "SecretFinding", "marker", "redact_text", "restore_secrets"]
 
 _AWS = AWSKeyDetector()
 _PRIVATE_KEY = PrivateKeyDetector()
@@ -136,41 +138,6 @@ _END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
 _MAX_KEY_LINES = 200
 
 
-@dataclass(frozen=True)
-class SecretFinding:
-    """Where a secret was and what kind it was; never its value."""
-
-    path: str
-    line: int
-    type: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.type}"
-
-
-@dataclass(frozen=True)
-class Redaction:
-    """Redacted text, its findings, and (hidden) the values needed to restore it.
-
-    ``secret_values`` maps a secret type to the original values of that type in the
-    order their markers appear in ``text``.
-    """
-
-    text: str
-    findings: tuple[SecretFinding, ...] = ()
-    secret_values: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
-
-    @property
-    def redacted(self) -> bool:
-        return bool(self.findings)
-
-
-def marker(secret_type: str) -> str:
-    return f"[REDACTED:{secret_type}]"
-
-
 def redact_text(path: str, text: str) -> Redaction:
     """Replace every secret in ``text`` (the contents of ``path``) with a marker."""
     candidates = _candidate_lines(text)
@@ -219,26 +186,6 @@ def redact_text(path: str, text: str) -> Redaction:
         findings=tuple(findings),
         secret_values=MappingProxyType({k: tuple(v) for k, v in values.items()}),
     )
-
-
-def restore_secrets(new_text: str, redaction: Redaction) -> str:
-    """Put original values back where ``new_text`` still carries markers.
-
-    The n-th marker of a type gets the n-th original value of that type; markers
-    beyond the known values (or of unknown types) are left as they are.
-    """
-    if not redaction.secret_values:
-        return new_text
-    seen: dict[str, int] = defaultdict(int)
-
-    def _replace(match: re.Match[str]) -> str:
-        secret_type = match.group(1)
-        values = redaction.secret_values.get(secret_type, ())
-        n = seen[secret_type]
-        seen[secret_type] += 1
-        return values[n] if n < len(values) else match.group(0)
-
-    return MARKER_RE.sub(_replace, new_text)
 
 
 def _candidate_lines(text: str) -> dict[int, set[str | None]]:

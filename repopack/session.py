@@ -25,7 +25,7 @@ from repopack.fit import MODE_FULL, MODE_SKELETON
 from repopack.models import ModelInfo, default_budget, estimate_cost, lookup_model
 from repopack.pipeline import PackResult, pack_repo
 from repopack.rank import Signals
-from repopack.secrets import Redaction, redact_text
+from repopack.redaction import Redaction
 from repopack.templates import render_template
 from repopack.tokens import get_tokenizer
 from repopack.walk import decode_text, resolve_root
@@ -250,6 +250,8 @@ class Session:
             raw = (self.root / path).read_bytes()
         except OSError:
             return None
+        from repopack.secrets import redact_text
+
         return redact_text(path, decode_text(raw)[0])
 
     def undo(self) -> list[str]:

@@ -25,8 +25,8 @@ from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
 from repopack.manifest import build_manifest, explain_lines
 from repopack.pipeline import PackResult, pack_repo
 from repopack.rank import Signals
+from repopack.redaction import SecretFinding
 from repopack.render import EXTENSIONS, FORMATS
-from repopack.secrets import SecretFinding
 
 
 @cli.command("pack")
