@@ -7,6 +7,8 @@ generation or turn number, so results that a newer request superseded are droppe
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -21,7 +23,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
-from textual.worker import get_current_worker
 
 from repopack.cli.common import parse_budget, write_output
 from repopack.edits import parse_edits
@@ -30,6 +31,7 @@ from repopack.render import EXTENSIONS
 
 from ..controller import Controller
 from ..state import ContextView
+from ..threads import in_daemon_thread
 from ..widgets import ContextPanel, ContextTree, Conversation, DiffBlock, PromptInput
 from .value_prompt import ValuePrompt
 
@@ -164,9 +166,9 @@ class MainScreen(Screen[None]):
         self._check_model()
         self.repack()
 
-    @work(thread=True, group="start", exit_on_error=False)
-    def _check_model(self) -> None:
-        help_text = self.controller.model_help()
+    @work(group="start", exit_on_error=False)
+    async def _check_model(self) -> None:
+        help_text = await in_daemon_thread(self.controller.model_help, "repopack-model-check")
         if help_text:
             self.post_message(self.ModelHelp(help_text))
 
@@ -192,9 +194,8 @@ class MainScreen(Screen[None]):
         else:
             self._pack(self._generation)
 
-    @work(thread=True, exclusive=True, group="pack", exit_on_error=False)
-    def _pack(self, generation: int) -> None:
-        worker = get_current_worker()
+    @work(exclusive=True, group="pack", exit_on_error=False)
+    async def _pack(self, generation: int) -> None:
         last = [0.0]
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -204,12 +205,11 @@ class MainScreen(Screen[None]):
                 self.post_message(self.PackProgress(f"{stage} {done:,}/{total:,}", generation))
 
         try:
-            view = self.controller.pack(progress)
+            view = await in_daemon_thread(lambda: self.controller.pack(progress), "repopack-pack")
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
             self.post_message(self.PackFailed(one_line(exc), generation))
             return
-        if not worker.is_cancelled:
-            self.post_message(self.ContextPacked(view, generation))
+        self.post_message(self.ContextPacked(view, generation))
 
     def on_main_screen_context_packed(self, message: ContextPacked) -> None:
         if message.generation == self._generation:
@@ -318,19 +318,26 @@ class MainScreen(Screen[None]):
                                                else f"asking {self.controller.model_name}…")
         self._ask(self._turn, question)
 
-    @work(thread=True, group="answer", exit_on_error=False)
-    def _ask(self, turn: int, question: str) -> None:
+    @work(group="answer", exit_on_error=False)
+    async def _ask(self, turn: int, question: str) -> None:
         from repopack.session import PackedEvent
 
-        worker = get_current_worker()
-        error = None
-        try:
+        cancelled = threading.Event()
+
+        def stream() -> None:
             with closing(self.controller.ask(question)) as events:
                 for event in events:
-                    if worker.is_cancelled:
-                        break
+                    if cancelled.is_set():
+                        return
                     view = self.controller.view_for(event.result) if isinstance(event, PackedEvent) else None
                     self.post_message(self.AnswerEvent(turn, event, view))
+
+        error = None
+        try:
+            await in_daemon_thread(stream, "repopack-ask")
+        except asyncio.CancelledError:
+            cancelled.set()  # the thread stops at the next streamed chunk
+            raise
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
             error = one_line(exc)
         self.post_message(self.AnswerEnded(turn, error))
