@@ -309,3 +309,40 @@ async def test_copy_context_writes_the_file(repo: Path) -> None:
         await wait_until(pilot, target.exists)
         assert target.read_text() == app.controller.context_text()
         assert app.clipboard == target.read_text()
+
+
+@pytest.mark.asyncio
+async def test_new_conversation_sends_the_context_again(repo: Path, fake_openai) -> None:
+    fake_openai.script(["one", "two"])
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "first")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["one"])
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: answers(app) == [])
+        await type_text(pilot, "second")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["two"])
+    roles = [m["role"] for m in fake_openai.chat_requests[-1].body["messages"]]
+    assert roles == ["system", "user"]
+    assert "TAX_RATE = 0.2" in fake_openai.chat_requests[-1].prompt_text
+
+
+@pytest.mark.asyncio
+async def test_model_change_updates_the_header_and_the_request(repo: Path, fake_openai) -> None:
+    fake_openai.script(["ok"])
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.press("ctrl+u")  # clear the current name
+        await type_text(pilot, "fake-model")
+        await pilot.press("enter")
+        await packed(pilot)
+        assert app.sub_title == "fake-model · budget auto"
+        await type_text(pilot, "hi")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["ok"])
+    assert fake_openai.chat_requests[-1].body["model"] == "fake-model"

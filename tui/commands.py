@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import Hit, Hits, Provider
+from textual.message import Message
 
 from .screens.main import MainScreen
 from .widgets import ContextTree
@@ -21,13 +22,13 @@ class FileCommands(Provider):
             return
         matcher = self.matcher(query)
         tree = screen.query_one(ContextTree)
-        hits = []
+        hits: list[tuple[float, str, Message, str]] = []
         for path, row in screen.controller.view.rows.items():
-            for verb, message in (("In/out", ContextTree.ToggleRequested), ("Pin focus", ContextTree.PinRequested)):
+            for verb, kind in (("In/out", ContextTree.ToggleRequested), ("Pin focus", ContextTree.PinRequested)):
                 text = f"{verb}: {path}"
                 score = matcher.match(text)
                 if score > 0:
-                    hits.append((score, text, message(path), f"now {row.state}"))
+                    hits.append((score, text, kind(path), f"now {row.state}"))
         hits.sort(key=lambda h: -h[0])
         for score, text, message, help_text in hits[:MAX_HITS]:
             yield Hit(score, matcher.highlight(text), partial(tree.post_message, message), help=help_text)

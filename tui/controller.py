@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,7 +159,7 @@ class Controller:
     def view_for(self, result: PackResult) -> ContextView:
         return self._remember(result)
 
-    def ask(self, question: str, progress: Progress | None = None) -> Iterator[Event]:
+    def ask(self, question: str, progress: Progress | None = None) -> Generator[Event, None, None]:
         with self._lock:
             self._sync()
             self.session.config()  # no endpoint: say so now, before packing for the question

@@ -284,9 +284,9 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ValuePrompt("Model", self.controller.model_name,
                                          "a model your endpoint serves, e.g. gpt-4.1 or llama-4-scout"), done)
 
-    def action_new_conversation(self) -> None:
+    async def action_new_conversation(self) -> None:
         if self._answering:
-            self.action_cancel_answer()
+            await self.action_cancel_answer()
         self.controller.new_conversation()
         self.query_one(Conversation).remove_children()
         self.controller.transcript.add("notice", "new conversation")

@@ -132,15 +132,15 @@ class ContextTree(Tree[str]):
         return out
 
     def _find(self, path: str) -> TreeNode[str] | None:
-        node = self.root
+        node: TreeNode[str] | None = self.root
         prefix = ""
         parts = path.rstrip("/").split("/")
         for i, part in enumerate(parts):
-            self._fill(node)
-            prefix += part + ("/" if i < len(parts) - 1 or path.endswith("/") else "")
-            node = next((c for c in node.children if c.data == prefix), None)  # type: ignore[assignment]
             if node is None:
                 return None
+            self._fill(node)
+            prefix += part + ("/" if i < len(parts) - 1 or path.endswith("/") else "")
+            node = next((c for c in node.children if c.data == prefix), None)
         return node
 
     def select_path(self, path: str) -> None:

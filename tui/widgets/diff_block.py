@@ -79,8 +79,9 @@ class DiffBlock(Vertical, can_focus=True):
         yield Static(Syntax(render_diff(self.edit).rstrip("\n"), "diff", theme="ansi_dark", word_wrap=True,
                             background_color="default"), classes="diff-body")
         with Horizontal():
-            for label, variant, name in (("Apply", "success", "apply"), ("Reject", "error", "reject")):
-                button = Button(label, variant=variant, id=name, compact=True)
+            buttons = (Button("Apply", variant="success", id="apply", compact=True),
+                       Button("Reject", variant="error", id="reject", compact=True))
+            for button in buttons:
                 button.can_focus = False  # the block takes focus; a and r act on it
                 yield button
             yield Label("", classes="diff-status")
