@@ -333,7 +333,8 @@ def test_json_output_with_apply(pyapp: Path, fake_openai: FakeOpenAI, ask_in_pro
 
 def test_ctrl_c_while_streaming_exits_130_and_writes_nothing(pyapp: Path, fake_openai: FakeOpenAI) -> None:
     original = (pyapp / "pyapp/billing.py").read_bytes()
-    fake_openai.script([fence(BILLING_EDIT)], chunk_size=4, chunk_delay=0.05)
+    # A slow stream (about 20 s in all) so the interrupt lands mid-answer even on a loaded machine.
+    fake_openai.script([fence(BILLING_EDIT)], chunk_size=4, chunk_delay=0.25)
     env = {**os.environ, "NO_COLOR": "1", "OPENAI_BASE_URL": fake_openai.base_url}
     proc = subprocess.Popen([str(SCRIPT), "ask", str(pyapp), QUESTION, "--apply"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -341,6 +342,7 @@ def test_ctrl_c_while_streaming_exits_130_and_writes_nothing(pyapp: Path, fake_o
     first = proc.stdout.read(4)  # the answer has started streaming
     assert first == b"Here"
     time.sleep(0.1)
+    assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
