@@ -205,10 +205,9 @@ def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[
     return values
 
 
-def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache, *, line_numbers: bool = False,
-                progress: Progress | None = None) -> RepoIndex:
-    """Token counts now; symbols, terms, graph and BM25 when first asked for."""
-    files = tuple(files)
+def count_tokens(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache, *, line_numbers: bool = False,
+                 progress: Progress | None = None) -> list[int]:
+    """Token counts per file, from the cache by content hash or counted (and cached) now."""
     tok_ns = Cache.namespace("tokens", tokenizer.name, int(line_numbers))
 
     def count(missing: list[int]) -> list[int]:
@@ -217,5 +216,12 @@ def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache,
             texts = [number_lines(t) + "\n" if t else t for t in texts]
         return tokenizer.count_many(texts)
 
-    tokens = _cached_map(cache, tok_ns, [f.digest for f in files], count, "count", progress)
+    return _cached_map(cache, tok_ns, [f.digest for f in files], count, "count", progress)
+
+
+def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache, *, line_numbers: bool = False,
+                progress: Progress | None = None) -> RepoIndex:
+    """Token counts now; symbols, terms, graph and BM25 when first asked for."""
+    files = tuple(files)
+    tokens = count_tokens(files, tokenizer, cache, line_numbers=line_numbers, progress=progress)
     return RepoIndex(files, tokenizer, tokens, cache, line_numbers, progress)

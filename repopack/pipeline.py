@@ -19,7 +19,7 @@ from repopack.cache import Cache
 from repopack.config import Settings
 from repopack.errors import RepoError
 from repopack.fit import Candidate, Packed, fit_files
-from repopack.index import MemoTokenizer, RepoIndex, build_index
+from repopack.index import MemoTokenizer, RepoIndex, build_index, count_tokens
 from repopack.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.redaction import Redaction, SecretFinding
 from repopack.tokens import Tokenizer, get_tokenizer
@@ -68,6 +68,71 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
     return tuple(sorted({n for n in names if n}))
 
 
+Verdict = tuple[str, tuple[SecretFinding, ...]] | bool  # True: clean; else (redacted text, findings)
+CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in a helper process
+
+
+def _scan(items: list[tuple[str, str]]) -> list[Verdict]:
+    from repopack.secrets import scan_many  # detect-secrets loads only when something is new
+
+    return scan_many(items)
+
+
+class _Scan:
+    """Secret scanning of the files the cache has no verdict for.
+
+    A big scan runs in a helper process, so that it overlaps with token counting in this
+    one (both are CPU-bound and the scanner is pure Python: threads would only take turns).
+    """
+
+    def __init__(self, files: tuple[SourceFile, ...], cache: Cache) -> None:
+        self.files = files
+        self.cache = cache
+        self.ns = Cache.namespace("redacted", 1)
+        self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files])
+        self.todo = list({f.digest: f for f in files if f.digest not in self.known}.values())
+        self._pool = None
+        self._future = None
+        if sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS:
+            try:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                from repopack.secrets import scan_many
+
+                self._future = self._pool.submit(scan_many, [(f.path, f.text) for f in self.todo])
+            except (OSError, RuntimeError):
+                self._pool = None  # no helper processes here: scan in this one
+
+    def result(self) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
+        verdicts: list[Verdict] | None = None
+        if self._future is not None:
+            try:
+                verdicts = self._future.result()
+            except Exception:  # noqa: BLE001 - a broken helper must not mean an unredacted pack
+                verdicts = None
+            finally:
+                self._pool.shutdown()  # type: ignore[union-attr]
+        if verdicts is None:
+            verdicts = _scan([(f.path, f.text) for f in self.todo])
+        fresh = {f.digest: v for f, v in zip(self.todo, verdicts, strict=True)}
+        self.cache.put_many(self.ns, fresh)
+        known = {**self.known, **fresh}
+        out: list[SourceFile] = []
+        redactions: dict[str, Redaction] = {}
+        for f in self.files:
+            verdict = known[f.digest]
+            if verdict is True:
+                out.append(f)
+                continue
+            text, findings = verdict  # type: ignore[misc]
+            findings = tuple(dataclasses.replace(x, path=f.path) if x.path != f.path else x for x in findings)
+            redactions[f.path] = Redaction(text, findings)
+            out.append(dataclasses.replace(f, text=text, digest=f.digest + "-r"))
+        return tuple(out), redactions
+
+
 def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
     """Redact secrets file by file, with verdicts cached by content.
 
@@ -75,28 +140,7 @@ def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[Sou
     secret values: a Redaction loaded from it has no values, and code that must restore
     a secret (apply) re-scans that one file with `redact_text`.
     """
-    ns = Cache.namespace("redacted", 1)
-    known = cache.get_many(ns, [f.digest for f in files])
-    out: list[SourceFile] = []
-    redactions: dict[str, Redaction] = {}
-    fresh: dict[str, tuple[str, tuple[SecretFinding, ...]] | bool] = {}
-    for f in files:
-        verdict = known.get(f.digest)
-        if verdict is None:
-            from repopack.secrets import redact_text  # detect-secrets loads only when something is new
-
-            red = redact_text(f.path, f.text)
-            verdict = (red.text, red.findings) if red.redacted else True
-            fresh[f.digest] = verdict
-        if verdict is True:
-            out.append(f)
-            continue
-        text, findings = verdict  # type: ignore[misc]
-        findings = tuple(dataclasses.replace(x, path=f.path) if x.path != f.path else x for x in findings)
-        redactions[f.path] = Redaction(text, findings)
-        out.append(dataclasses.replace(f, text=text, digest=f.digest + "-r"))
-    cache.put_many(ns, fresh)
-    return tuple(out), redactions
+    return _Scan(files, cache).result()
 
 
 def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None) -> list[Candidate]:
@@ -146,7 +190,11 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
 
     tokenizer = get_tokenizer(settings.encoding)
     with Cache(enabled=settings.cache) as cache:
-        files, redactions = redact_files(walked.files, cache) if settings.redact else (walked.files, {})
+        scan = _Scan(walked.files, cache) if settings.redact else None
+        # Raw texts are counted while a big secret scan runs in its helper process; files the
+        # scan redacts are counted again (by their new content) when the index is built.
+        count_tokens(walked.files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)
+        files, redactions = scan.result() if scan else (walked.files, {})
         lap("redact")
         needs_ranking = settings.budget is not None or not signals.empty
         index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)

@@ -302,3 +302,16 @@ def _merge_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]
 def _split_ending(line: str) -> tuple[str, str]:
     body = line.rstrip("\r")
     return body, line[len(body):]
+
+
+def scan_many(items: list[tuple[str, str]]) -> list[tuple[str, tuple[SecretFinding, ...]] | bool]:
+    """Verdicts for (path, text) pairs: True when clean, else (redacted text, findings).
+
+    The unit of work of a helper process, so it lives in this light module: the helper
+    imports only the scanner, not the whole pipeline.
+    """
+    out: list[tuple[str, tuple[SecretFinding, ...]] | bool] = []
+    for path, text in items:
+        red = redact_text(path, text)
+        out.append((red.text, red.findings) if red.redacted else True)
+    return out
