@@ -23,7 +23,7 @@ from repopack.index import MemoTokenizer, RepoIndex, build_index, count_tokens
 from repopack.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.redaction import Redaction, SecretFinding
 from repopack.tokens import Tokenizer, get_tokenizer
-from repopack.walk import SourceFile, WalkResult, WalkRules, resolve_root, walk_repo
+from repopack.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
 
 Progress = Callable[[str, int, int], None]
 SKELETON_HORIZON = 4  # skeletons are prepared for ranked files worth this many budgets of full text
@@ -69,7 +69,8 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
 
 
 Verdict = tuple[str, tuple[SecretFinding, ...]] | bool  # True: clean; else (redacted text, findings)
-CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in a helper process
+CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in helper processes
+HELPER_MIN_FILES = 1500  # start helpers (speculatively, before reading) only for trees this big
 
 
 def _scan(items: list[tuple[str, str]]) -> list[Verdict]:
@@ -78,42 +79,67 @@ def _scan(items: list[tuple[str, str]]) -> list[Verdict]:
     return scan_many(items)
 
 
+class ScanHelpers:
+    """Two helper processes for secret scanning, started before the walk so their start-up
+    (a fresh interpreter importing detect-secrets) overlaps reading the files."""
+
+    def __init__(self, workers: int = 2) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from repopack.secrets import warm_up
+
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.workers = workers
+        for _ in range(workers):
+            self.pool.submit(warm_up)
+
+    @classmethod
+    def maybe_start(cls, n_files: int) -> ScanHelpers | None:
+        if n_files < HELPER_MIN_FILES:
+            return None
+        try:
+            return cls()
+        except (OSError, RuntimeError, ImportError):
+            return None  # no helper processes here: scan in this one
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 class _Scan:
     """Secret scanning of the files the cache has no verdict for.
 
-    A big scan runs in a helper process, so that it overlaps with token counting in this
+    A big scan runs in helper processes, so that it overlaps with token counting in this
     one (both are CPU-bound and the scanner is pure Python: threads would only take turns).
     """
 
-    def __init__(self, files: tuple[SourceFile, ...], cache: Cache) -> None:
+    def __init__(self, files: tuple[SourceFile, ...], cache: Cache, helpers: ScanHelpers | None = None) -> None:
         self.files = files
         self.cache = cache
         self.ns = Cache.namespace("redacted", 1)
         self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files])
         self.todo = list({f.digest: f for f in files if f.digest not in self.known}.values())
-        self._pool = None
-        self._future = None
-        if sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS:
+        self._helpers = helpers
+        self._futures: list = []
+        if helpers is not None and sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS:
+            from repopack.secrets import scan_many
+
             try:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
-
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-                from repopack.secrets import scan_many
-
-                self._future = self._pool.submit(scan_many, [(f.path, f.text) for f in self.todo])
-            except (OSError, RuntimeError):
-                self._pool = None  # no helper processes here: scan in this one
+                self._futures = [helpers.pool.submit(scan_many, [(f.path, f.text) for f in part])
+                                 for part in _split(self.todo, helpers.workers)]
+            except RuntimeError:
+                self._futures = []
 
     def result(self) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
         verdicts: list[Verdict] | None = None
-        if self._future is not None:
+        if self._futures:
             try:
-                verdicts = self._future.result()
+                verdicts = [v for future in self._futures for v in future.result()]
             except Exception:  # noqa: BLE001 - a broken helper must not mean an unredacted pack
                 verdicts = None
-            finally:
-                self._pool.shutdown()  # type: ignore[union-attr]
+        if self._helpers is not None:
+            self._helpers.close()
         if verdicts is None:
             verdicts = _scan([(f.path, f.text) for f in self.todo])
         fresh = {f.digest: v for f, v in zip(self.todo, verdicts, strict=True)}
@@ -131,6 +157,17 @@ class _Scan:
             redactions[f.path] = Redaction(text, findings)
             out.append(dataclasses.replace(f, text=text, digest=f.digest + "-r"))
         return tuple(out), redactions
+
+
+def _split(files: list[SourceFile], parts: int) -> list[list[SourceFile]]:
+    """Contiguous slices of about equal text size (keeps verdicts in order)."""
+    total = sum(len(f.text) for f in files) or 1
+    out: list[list[SourceFile]] = [[] for _ in range(parts)]
+    done = 0
+    for f in files:
+        out[min(parts - 1, done * parts // total)].append(f)
+        done += len(f.text)
+    return [p for p in out if p]
 
 
 def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
@@ -182,15 +219,25 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
     signals = signals or Signals()
     if diff_base:
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
-    walked = walk_repo(root, walk_rules(settings))
+    rules = walk_rules(settings)
+    listed = list_candidates(root, rules)
+    helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact else None
+    try:
+        walked = walk_repo(root, rules, listed)
+    except BaseException:
+        if helpers is not None:
+            helpers.close()
+        raise
     lap("walk")
     if not walked.files:
+        if helpers is not None:
+            helpers.close()
         reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
         raise RepoError(f"nothing to pack in {root}: {reason}")
 
     tokenizer = get_tokenizer(settings.encoding)
     with Cache(enabled=settings.cache) as cache:
-        scan = _Scan(walked.files, cache) if settings.redact else None
+        scan = _Scan(walked.files, cache, helpers) if settings.redact else None
         # Raw texts are counted while a big secret scan runs in its helper process; files the
         # scan redacts are counted again (by their new content) when the index is built.
         count_tokens(walked.files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)

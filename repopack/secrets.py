@@ -315,3 +315,8 @@ def scan_many(items: list[tuple[str, str]]) -> list[tuple[str, tuple[SecretFindi
         red = redact_text(path, text)
         out.append((red.text, red.findings) if red.redacted else True)
     return out
+
+
+def warm_up() -> bool:
+    """Run in a helper process before its real work, so its imports overlap the caller's walk."""
+    return bool(_PREFILTERS)

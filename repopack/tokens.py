@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import tiktoken
 
@@ -100,11 +101,30 @@ def _fast_counter(name: str) -> Callable[[str], int] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # its data loader uses old importlib APIs
         try:
-            from bpe_openai import _bindings
-
-            return _bindings.tokenizer_for_encoding(FAST_COUNTER_NAMES[name]).count
+            return _load_bpe_bindings().tokenizer_for_encoding(FAST_COUNTER_NAMES[name]).count
         except Exception:  # noqa: BLE001 - a missing or unusable accelerator just means tiktoken counts
             return None
+
+
+def _load_bpe_bindings() -> ModuleType:
+    """The compiled counter alone: the package's __init__ decodes three rank files (1.4 s) we never use."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    if "bpe_openai._bindings" in sys.modules:
+        return sys.modules["bpe_openai._bindings"]
+    package = importlib.util.find_spec("bpe_openai")
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("bpe-openai is not installed")
+    spec = importlib.machinery.PathFinder.find_spec("_bindings", list(package.submodule_search_locations))
+    if spec is None or spec.loader is None:
+        raise ImportError("bpe-openai has no compiled bindings")
+    spec.name = "bpe_openai._bindings"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["bpe_openai._bindings"] = module
+    return module
 
 
 def _failure_marker(name: str) -> Path:

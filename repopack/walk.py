@@ -300,8 +300,10 @@ def list_candidates(root: Path, rules: WalkRules) -> tuple[list[str], bool]:
     return _fs_list(root, always), False
 
 
-def walk_repo(root: Path, rules: WalkRules = WalkRules()) -> WalkResult:
-    names, used_git = list_candidates(root, rules)
+def walk_repo(root: Path, rules: WalkRules = WalkRules(),
+              listed: tuple[list[str], bool] | None = None) -> WalkResult:
+    """Classify and read every candidate; `listed` reuses a `list_candidates` result."""
+    names, used_git = listed if listed is not None else list_candidates(root, rules)
     defaults = _spec(DEFAULT_EXCLUDES) if rules.default_excludes else None
     sensitive = None if rules.include_sensitive else _spec(SENSITIVE_EXCLUDES + SENSITIVE_ALLOW)
     repopackignore = _spec(_read_ignore_file(root / ".repopackignore"))

@@ -56,11 +56,13 @@ def test_big_secret_scans_run_in_a_helper_process_with_the_same_result(make_repo
     walked = walk_repo(root).files
     inline_files, inline_red = pipeline.redact_files(walked, Cache(tmp_path / "a"))
     monkeypatch.setattr(pipeline, "CHILD_REDACTION_CHARS", 10)
-    scan = pipeline._Scan(walked, Cache(tmp_path / "b"))
-    assert scan._future is not None  # really went to a helper process
+    scan = pipeline._Scan(walked, Cache(tmp_path / "b"), pipeline.ScanHelpers())
+    assert len(scan._futures) == 2  # really went to two helper processes
     child_files, child_red = scan.result()
     assert [f.text for f in child_files] == [f.text for f in inline_files]
     assert {p: r.findings for p, r in child_red.items()} == {p: r.findings for p, r in inline_red.items()}
     assert "AKIAIOSFODNN7EXAMPLE" not in "".join(f.text for f in child_files)
-    result = pipeline.pack_repo(root, Settings(), None)
-    assert "AKIAIOSFODNN7EXAMPLE" not in result.text and result.findings
+    monkeypatch.setattr(pipeline, "HELPER_MIN_FILES", 1)
+    result = pipeline.pack_repo(root, Settings(cache=False), None)
+    assert "AKIAIOSFODNN7EXAMPLE" not in result.text
+    assert {(f.path, f.line) for f in result.findings} == {("settings.py", 1), ("settings.py", 2)}
