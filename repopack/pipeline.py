@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from repopack import reuse as reuse_store
 from repopack.cache import Cache
 from repopack.config import Settings
 from repopack.errors import RepoError
@@ -205,7 +206,10 @@ def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None)
 
 
 def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = None,
-              progress: Progress | None = None, diff_base: str | None = None) -> PackResult:
+              progress: Progress | None = None, diff_base: str | None = None,
+              reuse: bool = False) -> PackResult:
+    """Pack a repository.  `reuse`: return the stored result of an identical earlier pack of an
+    unchanged tree (its walk has no file texts: for callers that only report, like the CLI)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -221,6 +225,11 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
     rules = walk_rules(settings)
     listed = list_candidates(root, rules)
+    if reuse and settings.cache:
+        with Cache() as cache:
+            earlier = reuse_store.load(cache, root, settings, signals, listed[0])
+        if isinstance(earlier, PackResult):
+            return dataclasses.replace(earlier, tokenizer=get_tokenizer(settings.encoding), timings={"reused": 0.0})
     helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact else None
     try:
         walked = walk_repo(root, rules, listed)
@@ -252,9 +261,12 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         packed = fit_files(cands, settings.budget, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
                            repo_name=root.name, fmt=settings.format, order=settings.order, query=signals.query)
         lap("fit")
-    findings = tuple(f for r in redactions.values() for f in r.findings)
-    return PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
-                      {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings)
+        findings = tuple(f for r in redactions.values() for f in r.findings)
+        result = PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
+                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings)
+        if reuse:
+            reuse_store.store(cache, root, settings, signals, listed[0], result)
+    return result
 
 
 def index_repo(path: str | Path, settings: Settings, *,

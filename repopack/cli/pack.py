@@ -64,7 +64,8 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
     console = stderr_console()
     progress = LazyProgress(console)
     signals = Signals(query=read_query(query, query_file), focus=focus)
-    result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base), progress)
+    result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base, reuse=True),
+                     progress)
     target = output or f"repopack-output{EXTENSIONS[settings.format]}"
     write_output(result.text, target)
     if manifest:

@@ -1,0 +1,104 @@
+"""Reuse the last pack of an unchanged tree.
+
+A pack is a pure function of the files, the settings and the signals.  When every
+candidate file has the same stat as when the last pack with these settings was made, the
+stored result is returned without reading, scanning or counting anything: the cost of a
+repeat `repopack pack` is one `git ls-files` and one `lstat` per file.  Like git's index,
+files whose modification time is too close to when the pack was stored ("racy") disable
+reuse, so an edit made within the timestamp granularity is never missed.  One entry is
+kept per repository and settings, so the store does not grow with edits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from repopack import __version__
+from repopack.cache import Cache
+from repopack.paths import cache_dir
+
+RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted
+
+
+def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int] | None:
+    """Hash of every candidate's lstat (and ignore files'), and the newest mtime; None if unreadable."""
+    h = hashlib.blake2b(digest_size=20)
+    newest = 0
+    for name in [*names, ".repopackignore", ".gitignore"]:
+        try:
+            st = os.lstat(os.path.join(root, name))
+        except OSError:
+            h.update(f"{name}\0-\n".encode())
+            continue
+        h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0{st.st_mode}\n".encode())
+        newest = max(newest, st.st_mtime_ns)
+    return h.hexdigest(), newest
+
+
+def _slot(root: Path, settings: Any, signals: Any) -> str:
+    key = f"{__version__}\0{root}\0{settings!r}\0{signals!r}"
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+def _text_file(slot: str) -> Path:
+    return cache_dir() / "packs" / f"{slot}.txt"
+
+
+def load(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str]) -> Any | None:
+    found = stat_fingerprint(root, names)
+    slot = _slot(root, settings, signals)
+    stored = cache.get(Cache.namespace("pack", 1), slot)
+    if found is None or not isinstance(stored, dict):
+        return None
+    fingerprint, newest = found
+    if stored.get("fingerprint") != fingerprint or newest >= stored.get("stored_ns", 0) - RACY_NS:
+        return None
+    try:
+        raw = _text_file(slot).read_bytes()
+    except OSError:
+        return None
+    if hashlib.blake2b(raw, digest_size=20).hexdigest() != stored.get("text_hash"):
+        return None
+    result = stored["result"]
+    text = raw.decode("utf-8", "surrogatepass")
+    return dataclasses.replace(result, packed=dataclasses.replace(result.packed, text=text))
+
+
+def store(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str], result: Any) -> None:
+    """Keep the prompt text as a file beside the cache (one per repository and settings)."""
+    found = stat_fingerprint(root, names)
+    if found is None:
+        return
+    slot = _slot(root, settings, signals)
+    raw = result.packed.text.encode("utf-8", "surrogatepass")
+    target = _text_file(slot)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(raw)
+        os.replace(tmp, target)
+    except OSError:
+        return
+    cache.put(Cache.namespace("pack", 1), slot, {"fingerprint": found[0], "stored_ns": time.time_ns(),
+                                                 "text_hash": hashlib.blake2b(raw, digest_size=20).hexdigest(),
+                                                 "result": slim(result)})
+    cache.flush()
+
+
+def slim(result: Any) -> Any:
+    """The result without texts and secret values: what the CLI reports, not what it scanned."""
+    walk = result.walk
+    packed = result.packed
+    document = dataclasses.replace(packed.document,
+                                   blocks=tuple(dataclasses.replace(b, body="") for b in packed.document.blocks))
+    packed = dataclasses.replace(packed, text="", document=document)
+    files = tuple(dataclasses.replace(f, text="") for f in walk.files)
+    # Findings stay (file:line and type); redactions, which hold secret values, never go to disk.
+    return dataclasses.replace(result, packed=packed, walk=dataclasses.replace(walk, files=files), redactions={},
+                               tokenizer=None)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import os
+import time
+
+from repopack import reuse
+from repopack.config import Settings
+from repopack.pipeline import pack_repo
+
+
+def age(root, seconds: float = 60) -> None:
+    """Make every file look old, so none of them is 'racy'."""
+    past = time.time() - seconds
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            os.utime(os.path.join(dirpath, name), (past, past))
+
+
+def test_unchanged_tree_reuses_the_last_pack(fixture_repo) -> None:
+    root = fixture_repo("pyapp")
+    age(root)
+    first = pack_repo(root, Settings(budget=2000), reuse=True)
+    second = pack_repo(root, Settings(budget=2000), reuse=True)
+    assert "reused" not in first.timings and second.timings == {"reused": 0.0}
+    assert second.text == first.text
+    assert [d.mode for d in second.packed.decisions] == [d.mode for d in first.packed.decisions]
+    assert second.tokenizer.name == first.tokenizer.name
+    # other settings are another pack
+    other = pack_repo(root, Settings(budget=2500), reuse=True)
+    assert "reused" not in other.timings
+
+
+def test_an_edit_is_never_missed(fixture_repo) -> None:
+    root = fixture_repo("pyapp")
+    age(root)
+    pack_repo(root, Settings(), reuse=True)
+    billing = root / "pyapp" / "billing.py"
+    billing.write_text(billing.read_text() + "\nEDITED = True\n")
+    age(root, 120)  # even with an old mtime: size and ctime differ
+    again = pack_repo(root, Settings(), reuse=True)
+    assert "reused" not in again.timings and "EDITED = True" in again.text
+
+
+def test_racy_files_disable_reuse(fixture_repo) -> None:
+    root = fixture_repo("pyapp")
+    (root / "pyapp" / "models.py").write_text("JUST_WRITTEN = 1\n")  # too close to the pack to trust
+    pack_repo(root, Settings(), reuse=True)
+    assert "reused" not in pack_repo(root, Settings(), reuse=True).timings
+
+
+def test_stored_result_holds_no_secret_values(make_repo) -> None:
+    root = make_repo({"conf.py": 'AWS_SECRET = "AKIAIOSFODNN7EXAMPLE"\n', "a.py": "A = 1\n"})
+    age(root)
+    first = pack_repo(root, Settings(), reuse=True)
+    assert first.findings
+    second = pack_repo(root, Settings(), reuse=True)
+    assert second.timings == {"reused": 0.0}
+    assert second.findings == first.findings and second.redactions == {}
+    from pathlib import Path
+
+    cache = Path(os.environ["REPOPACK_CACHE_DIR"])
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert b"AKIAIOSFODNN7EXAMPLE" not in path.read_bytes()
+
+
+def test_without_reuse_nothing_is_stored(fixture_repo) -> None:
+    root = fixture_repo("pyapp")
+    age(root)
+    pack_repo(root, Settings())
+    assert "reused" not in pack_repo(root, Settings(), reuse=True).timings
+    assert reuse.RACY_NS > 0
