@@ -18,10 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from repopack.parse import FileSymbols
-
 MAX_DEFINERS = 40  # a name defined in more files than this carries no signal
 IMPORT_WEIGHT = 3.0
 _INDEX_STEMS = frozenset({"__init__", "index", "mod", "lib", "main"})
@@ -30,7 +26,10 @@ _CODE_EXT = (".py", ".pyi", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts"
              ".sh", ".swift")
 
 if TYPE_CHECKING:
+    import numpy as np
     import scipy.sparse as sp
+
+    from repopack.parse import FileSymbols
 
 
 @dataclass(frozen=True)
@@ -167,6 +166,7 @@ def _name_weight(name: str, n_definers: int, n_files: int) -> float:
 
 
 def build_graph(symbols: Sequence[FileSymbols]) -> RepoGraph:
+    import numpy as np
     paths = tuple(s.path for s in symbols)
     n = len(paths)
     index = {p: i for i, p in enumerate(paths)}
@@ -215,6 +215,7 @@ def build_graph(symbols: Sequence[FileSymbols]) -> RepoGraph:
 def pagerank(matrix: sp.csr_matrix, personalization: np.ndarray | None, alpha: float = 0.85,
              tol: float = 1e-9, max_iter: int = 200) -> np.ndarray:
     """Power iteration on the row-normalised graph; dangling mass goes back to the personalization."""
+    import numpy as np
     n = matrix.shape[0]
     if n == 0:
         return np.zeros(0)

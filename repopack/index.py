@@ -18,15 +18,30 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repopack.cache import Cache
-from repopack.graph import RepoGraph, build_graph
-from repopack.lexical import BM25Index, path_terms, terms_of
-from repopack.parse import FileSymbols, parse_file
-from repopack.skeleton import number_lines, skeleton_text
 from repopack.tokens import Tokenizer
 from repopack.walk import SourceFile
+
+if TYPE_CHECKING:
+    from repopack.graph import RepoGraph
+    from repopack.lexical import BM25Index
+    from repopack.parse import FileSymbols
+
+# Parsing, graphs and search indexes load on first use: a plain pack needs none of them.
+
+
+def parse_file(path: str, text: str, language: str | None = None) -> FileSymbols:
+    from repopack.parse import parse_file as parse
+
+    return parse(path, text, language)
+
+
+def number_lines(text: str) -> str:
+    from repopack.skeleton import number_lines as numbered
+
+    return numbered(text)
 
 Progress = Callable[[str, int, int], None]
 PARSE_VERSION = 1  # bump when parse, graph or lexical output changes shape or content
@@ -93,6 +108,8 @@ class RepoIndex:
 
     @cached_property
     def terms(self) -> list[Counter[str]]:
+        from repopack.lexical import terms_of
+
         ns = Cache.namespace("terms", 1)
         return _cached_map(self.cache, ns, [f.digest for f in self.files],
                            lambda missing: [terms_of(self.files[i].text) for i in missing], "terms", self.progress)
@@ -110,11 +127,15 @@ class RepoIndex:
 
     @cached_property
     def graph(self) -> RepoGraph:
+        from repopack.graph import RepoGraph, build_graph
+
         return self._snapshot("graph", lambda: build_graph(self.symbols),
                               lambda g: isinstance(g, RepoGraph) and g.paths == self.paths)
 
     @cached_property
     def _bm25(self) -> tuple[BM25Index, BM25Index]:
+        from repopack.lexical import BM25Index, path_terms, terms_of
+
         def build() -> tuple[BM25Index, BM25Index]:
             names = []
             for f, fs in zip(self.files, self.symbols, strict=True):
@@ -145,6 +166,8 @@ class RepoIndex:
         ns = Cache.namespace("skeleton", PARSE_VERSION, self.tokenizer.name)
         keys = [_symbol_key(self.files[i]) for i in indices]
         symbols: dict[int, FileSymbols] = {}
+
+        from repopack.skeleton import skeleton_text
 
         def make(missing: list[int]) -> list[tuple[str, int]]:
             targets = [indices[m] for m in missing]

@@ -23,12 +23,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from repopack.graph import MAX_DEFINERS, build_suffix_index
-from repopack.index import RepoIndex
-from repopack.lexical import query_weights
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from repopack.index import RepoIndex
 
 _README = re.compile(r"^readme(\.[a-z0-9]+)?$", re.IGNORECASE)
 _MANIFESTS = frozenset({
@@ -219,6 +221,10 @@ def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> di
 
 
 def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> list[RankedFile]:
+    import numpy as np
+
+    from repopack.lexical import query_weights
+
     n = len(index.files)
     if n == 0:
         return []
@@ -268,6 +274,8 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> 
 
 
 def _personalised(index: RepoIndex, seed: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     from repopack.graph import pagerank
 
     # Sharpen the seed so a few strong matches steer the walk rather than a long tail of weak ones.
