@@ -331,13 +331,19 @@ def test_json_output_with_apply(pyapp: Path, fake_openai: FakeOpenAI, ask_in_pro
     assert record["secrets"] == [] and record["notices"] == []
 
 
+def _default_sigint() -> None:
+    """A test run started as a background job ignores SIGINT, and children inherit that: undo it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_while_streaming_exits_130_and_writes_nothing(pyapp: Path, fake_openai: FakeOpenAI) -> None:
     original = (pyapp / "pyapp/billing.py").read_bytes()
     # A slow stream (about 20 s in all) so the interrupt lands mid-answer even on a loaded machine.
     fake_openai.script([fence(BILLING_EDIT)], chunk_size=4, chunk_delay=0.25)
     env = {**os.environ, "NO_COLOR": "1", "OPENAI_BASE_URL": fake_openai.base_url}
     proc = subprocess.Popen([str(SCRIPT), "ask", str(pyapp), QUESTION, "--apply"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
     assert proc.stdout is not None
     first = proc.stdout.read(4)  # the answer has started streaming
     assert first == b"Here"
