@@ -72,7 +72,8 @@ class Cache:
         return self._conn
 
     def get_many(self, ns: str, keys: Iterable[str]) -> dict[str, Any]:
-        if self._live() is None:
+        conn = self._live()
+        if conn is None:
             return {}
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Any] = {}
@@ -81,7 +82,7 @@ class Cache:
                 chunk = wanted[i:i + 500]
                 marks = ",".join("?" * len(chunk))
                 with self._lock:
-                    rows = self._conn.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({marks})",
+                    rows = conn.execute(f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({marks})",
                                               [ns, *chunk]).fetchall()
                 for key, blob in rows:
                     try:
@@ -107,7 +108,8 @@ class Cache:
 
     def flush(self) -> None:
         """Write pending rows in one transaction; losing them only costs time next run."""
-        if self._live() is None:
+        conn = self._live()
+        if conn is None:
             self._pending = []
             return
         with self._lock:
@@ -115,12 +117,12 @@ class Cache:
             if not rows:
                 return
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", rows)
-                self._conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?, ?, ?)", rows)
+                conn.execute("COMMIT")
             except sqlite3.Error:
                 try:
-                    self._conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
 

@@ -175,7 +175,8 @@ def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: str) -> _Pl
     path_tokens = tokenizer.count_many(path_lines)
     full_cost = [c.full_tokens + wrap_tokens[2 * i] + 1 for i, c in enumerate(cands)]
     skel_cost: list[int | None] = [
-        (c.skeleton_tokens + wrap_tokens[2 * i + 1] + 1) if c.skeleton_text else None for i, c in enumerate(cands)
+        ((c.skeleton_tokens or 0) + wrap_tokens[2 * i + 1] + 1) if c.skeleton_text else None
+        for i, c in enumerate(cands)
     ]
     return _Plan([MODE_DROPPED] * len(cands), full_cost, skel_cost, path_tokens)
 

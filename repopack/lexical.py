@@ -91,9 +91,9 @@ class BM25Index:
                 tfs.append(tf)
         n = len(docs)
         avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-        tf = np.asarray(tfs, dtype=np.float64)
+        tf_all = np.asarray(tfs, dtype=np.float64)
         row = np.asarray(rows, dtype=np.int64)
-        sat = tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[row] / avg)) if len(tf) else tf
+        sat = tf_all * (K1 + 1) / (tf_all + K1 * (1 - B + B * lengths[row] / avg)) if len(tf_all) else tf_all
         import scipy.sparse as sp  # ranking only
 
         weights = sp.csc_matrix((sat, (row, np.asarray(cols, dtype=np.int64))), shape=(n, len(vocab)))

@@ -185,7 +185,8 @@ def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None)
     order = [index.position[r.path] for r in ranking]
     skeletons: dict[int, tuple[str, int]] = {}
     if budget is not None:
-        horizon, spent, wanted = SKELETON_HORIZON * budget, 0, []
+        horizon, spent = SKELETON_HORIZON * budget, 0
+        wanted: list[int] = []
         for i in order:
             if spent > horizon and len(wanted) >= 30:
                 break

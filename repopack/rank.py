@@ -19,7 +19,7 @@ import math
 import os
 import re
 import subprocess
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -189,7 +189,7 @@ def query_identifiers(text: str) -> dict[str, float]:
 def symbol_mentions(text: str, index: RepoIndex) -> dict[int, float]:
     definers = index.graph.definers
     n = max(1, len(index.files))
-    scores: Counter[int] = Counter()
+    scores: dict[int, float] = defaultdict(float)
     for name, w in query_identifiers(text).items():
         files = definers.get(name)
         if not files or len(files) > MAX_DEFINERS or len(name) < 3:
@@ -211,7 +211,7 @@ def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> di
     if out.returncode != 0:
         return {}
     wanted = set(paths)
-    score: Counter[str] = Counter()
+    score: dict[str, float] = defaultdict(float)
     for age, commit in enumerate(out.stdout.split("\0")[1:]):
         for name in commit.split():
             if name in wanted:
