@@ -71,17 +71,14 @@ def render_tree(paths: Sequence[str], unlisted: int) -> str:
 
 
 def _intro(doc: Document) -> str:
-    n = len(doc.blocks)
-    skel = sum(1 for b in doc.blocks if b.mode == MODE_SKELETON)
-    text = (
+    """The same words for every pack of a repository: with the system prompt, a prefix that
+    providers' prompt caches can reuse from one question to the next (counts live in the blocks)."""
+    return (
         f"Packed view of the repository {doc.repo_name!r} made by repopack {__version__} for a language model. "
-        f"It holds {n} file{'s' if n != 1 else ''}"
-        + (f" ({skel} as skeletons)" if skel else "")
-        + ". The directory tree lists the files of the repository that fit the budget; each file block "
-        "gives its path and content. A skeleton keeps imports, signatures and docstrings with their "
-        "original line numbers and replaces bodies with a line starting with '⋮'."
+        "The directory tree lists the files of the repository that fit the budget; each file block "
+        "gives its path and content, in full or as a skeleton. A skeleton keeps imports, signatures and "
+        "docstrings with their original line numbers and replaces bodies with a line starting with '⋮'."
     )
-    return text
 
 
 def render_header(doc: Document) -> str:
