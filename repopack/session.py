@@ -100,6 +100,7 @@ class Session:
     prompts_dir: Path | None = None
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     _redacted_paths: set[str] = field(default_factory=set, repr=False)
+    _first_turn: tuple[str, bool] | None = field(default=None, repr=False)  # (question, allow_edits)
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings, client_config: ClientConfig | None = None) -> Session:
@@ -222,6 +223,8 @@ class Session:
             else:
                 usage = event
         answer = "".join(parts)
+        if not self.history:
+            self._first_turn = (question, allow_edits)
         self.history = [*messages, {"role": "assistant", "content": answer}]
         info = self.model_info()
         if usage is not None:
@@ -257,6 +260,15 @@ class Session:
     def undo(self) -> list[str]:
         return undo_last(self.root)
 
+    def replace_context(self, result: PackResult) -> None:
+        """Carry a new pack for the rest of the conversation (files toggled, focus pinned, budget
+        changed): the first user message is rebuilt around it, the turns after it are kept."""
+        self._remember(result)
+        if len(self.history) >= 2 and self._first_turn is not None:
+            question, allow_edits = self._first_turn
+            self.history[1] = {"role": "user", "content": self.user_message(question, result.text, allow_edits)}
+
     def reset(self) -> None:
         self.history = []
         self.last_pack = None
+        self._first_turn = None

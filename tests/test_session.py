@@ -64,6 +64,22 @@ def test_follow_up_appends_to_the_history_with_a_stable_prefix(make_repo, fake_o
     assert isinstance(second[-1], DoneEvent) and second[-1].answer == "second answer"
 
 
+def test_a_new_pack_mid_conversation_goes_with_the_next_question(make_repo, fake_openai: FakeOpenAI) -> None:
+    import dataclasses
+
+    fake_openai.script(["first answer", "second answer"])
+    session = session_for(make_repo({**FILES, "notes.py": "NOTES_MARKER = 1\n"}), fake_openai)
+    list(session.ask("Where is the total computed?"))
+    session.settings = dataclasses.replace(session.settings, exclude=("notes.py",))
+    session.replace_context(session.pack("Where is the total computed?"))
+    list(session.ask("And what rate is used?"))
+    one, two = (r.body["messages"] for r in fake_openai.chat_requests)
+    assert "NOTES_MARKER" in one[1]["content"] and "NOTES_MARKER" not in two[1]["content"]
+    assert "Where is the total computed?" in two[1]["content"]
+    assert two[2] == {"role": "assistant", "content": "first answer"}
+    assert "And what rate is used?" in two[3]["content"]
+
+
 def test_dry_run_packs_and_sends_nothing(make_repo, fake_openai: FakeOpenAI) -> None:
     events = list(session_for(make_repo(FILES), fake_openai).ask("Where?", dry_run=True))
     assert [type(e) for e in events] == [PackedEvent]

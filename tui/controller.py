@@ -154,6 +154,9 @@ class Controller:
         with self._lock:
             self._sync()
             result = self.session.pack(self.question, None, progress)
+            if self.session.history:
+                self.session.replace_context(result)  # the next question is asked over this context
+                self.transcript.history = list(self.session.history)
             return self._remember(result)
 
     def view_for(self, result: PackResult) -> ContextView:

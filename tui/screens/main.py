@@ -244,8 +244,7 @@ class MainScreen(Screen[None]):
 
     def _note_context_change(self) -> None:
         if self.controller.in_conversation:
-            self.notify("The model keeps the context it was sent; ctrl+n starts a conversation with this one.",
-                        timeout=4)
+            self.notify("The next question goes with the new context (ctrl+n starts afresh).", timeout=4)
 
     def action_repack(self) -> None:
         self.query_one(ContextPanel).show_view(self.controller.view, "re-packing…")
