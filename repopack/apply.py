@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from repopack.edits import FileEdit, Hunk
-from repopack.errors import ApplyError
+from repopack.errors import ApplyError, NothingToUndoError
 from repopack.redaction import MARKER_RE, Redaction, restore_secrets
 
 JOURNAL_DIR = PurePosixPath(".repopack/undo")
@@ -125,7 +125,7 @@ def undo_last(root: Path) -> list[str]:
     base = root / JOURNAL_DIR
     entries = sorted(p for p in base.iterdir() if (p / "manifest.json").is_file()) if base.is_dir() else []
     if not entries:
-        raise ApplyError(f"nothing to undo in {root}: no journal under {JOURNAL_DIR}/")
+        raise NothingToUndoError(f"nothing to undo in {root}: no journal under {JOURNAL_DIR}/")
     entry = entries[-1]
     manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
     restored: list[str] = []

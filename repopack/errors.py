@@ -79,6 +79,12 @@ class ApplyError(RepopackError):
     exit_code = 12
 
 
+class NothingToUndoError(ApplyError):
+    """No apply journal to undo."""
+
+    exit_code = 14
+
+
 class ReviewError(RepopackError):
     """GitHub API or review set-up failure."""
 

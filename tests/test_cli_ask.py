@@ -295,7 +295,7 @@ def test_apply_writes_inside_refuses_outside_and_undo_restores_bytes(fixture_rep
     assert outside.read_bytes() == b"keep me\n"
 
     again = run_cli("undo", str(root))
-    assert again.returncode == 12
+    assert again.returncode == 14
     assert again.stderr == f"repopack: error: nothing to undo in {root}: no journal under .repopack/undo/\n"
 
 

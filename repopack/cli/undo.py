@@ -14,7 +14,7 @@ from repopack.walk import resolve_root
 def undo_command(path: str) -> None:
     """Restore the files changed by the last apply in the repository at PATH, byte for byte.
 
-    Prints the restored paths.  With nothing to undo it exits with code 12.
+    Prints the restored paths.  With nothing to undo it exits with code 14.
     """
     from repopack.apply import undo_last  # detect-secrets loads with it: only `undo` pays for that
 
