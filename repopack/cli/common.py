@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from repopack.config import Settings, load_settings
-from repopack.errors import RepoError, UsageError
+from repopack.errors import RepoError, RepopackError, UsageError
 from repopack.walk import resolve_root
 
 
@@ -61,12 +61,18 @@ def write_output(text: str, target: str) -> None:
     dest = Path(target)
     if dest.is_dir():
         raise RepoError(f"output path is a directory: {target}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".repopack-", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".repopack-", dir=dest.parent)
+    except OSError as exc:
+        raise RepopackError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise RepopackError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
