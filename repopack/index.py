@@ -216,7 +216,14 @@ def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[
     values: list = [found.get(k) for k in keys]
     missing = [i for i, v in enumerate(values) if v is None]
     if missing:
-        computed = compute(missing)
+        computed: list = []
+        # In slices, so a progress bar moves on big cold runs (slices are large enough that the
+        # threaded parse and batch counting keep their speed).
+        step = 1024 if progress and label else len(missing)
+        for start in range(0, len(missing), step):
+            computed.extend(compute(missing[start:start + step]))
+            if progress and label:
+                progress(label, len(keys) - len(missing) + len(computed), len(keys))
         fresh = {}
         for i, value in zip(missing, computed, strict=True):
             values[i] = value

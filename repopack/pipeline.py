@@ -233,7 +233,7 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
             return dataclasses.replace(earlier, tokenizer=get_tokenizer(settings.encoding), timings={"reused": 0.0})
     helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact else None
     try:
-        walked = walk_repo(root, rules, listed)
+        walked = walk_repo(root, rules, listed, progress)
     except BaseException:
         if helpers is not None:
             helpers.close()

@@ -16,7 +16,7 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,7 +301,8 @@ def list_candidates(root: Path, rules: WalkRules) -> tuple[list[str], bool]:
 
 
 def walk_repo(root: Path, rules: WalkRules = WalkRules(),
-              listed: tuple[list[str], bool] | None = None) -> WalkResult:
+              listed: tuple[list[str], bool] | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> WalkResult:
     """Classify and read every candidate; `listed` reuses a `list_candidates` result."""
     names, used_git = listed if listed is not None else list_candidates(root, rules)
     defaults = _spec(DEFAULT_EXCLUDES) if rules.default_excludes else None
@@ -313,7 +314,9 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     warnings: list[str] = []
-    for rel in names:
+    for n, rel in enumerate(names, 1):
+        if progress is not None and n % 1024 == 0:
+            progress("read", n, len(names))
         reason = None
         if rel.startswith(".git/") or "/.git/" in rel:
             continue
@@ -337,5 +340,7 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
             skipped.append(skip)
         if warning is not None:
             warnings.append(warning)
+    if progress is not None:
+        progress("read", len(names), len(names))
     return WalkResult(root, tuple(files), tuple(skipped), used_git, tuple(warnings))
 
