@@ -46,6 +46,21 @@ def number_lines(text: str) -> str:
 Progress = Callable[[str, int, int], None]
 PARSE_VERSION = 1  # bump when parse, graph or lexical output changes shape or content
 PARSE_THREADS = min(4, (os.cpu_count() or 1) * 2)
+PROCESS_PARSE_MIN = 1500  # uncached files before parsing moves to helper processes
+
+
+def _parse_processes() -> Any:
+    """A spawn pool (safe whatever threads exist) with one worker per core; None where not allowed."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2:
+        return None
+    try:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, RuntimeError, ImportError):
+        return None
 
 
 def _symbol_key(f: SourceFile) -> str:
@@ -81,15 +96,33 @@ class RepoIndex:
         ns = Cache.namespace("symbols", PARSE_VERSION)
         keys = [_symbol_key(self.files[i]) for i in indices]
 
+        found = self.cache.get_many(ns, keys)
+        n_missing = sum(1 for k in keys if k not in found)
+        processes = _parse_processes() if n_missing >= PROCESS_PARSE_MIN else None
+
         def parse(missing: list[int]) -> list[FileSymbols]:
             targets = [indices[m] for m in missing]
-            # tree-sitter releases the GIL while parsing; threads keep both cores busy on cold runs.
             if len(targets) < 64:
                 return [self._parse(i) for i in targets]
+            if processes is not None:
+                # Queries hold the GIL, so a big cold parse runs in helper processes.
+                items = [(self.files[i].path, self.files[i].text, self.files[i].language) for i in targets]
+                chunks = [items[k:k + 128] for k in range(0, len(items), 128)]
+                from repopack.parse import parse_many
+
+                try:
+                    return [s for chunk in processes.map(parse_many, chunks) for s in chunk]
+                except Exception:  # noqa: BLE001 - a broken helper only costs time
+                    pass
+            # tree-sitter releases the GIL while parsing; threads keep both cores partly busy.
             with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
                 return list(pool.map(self._parse, targets, chunksize=16))
 
-        values = _cached_map(self.cache, ns, keys, parse, "parse", self.progress)
+        try:
+            values = _cached_map(self.cache, ns, keys, parse, "parse", self.progress)
+        finally:
+            if processes is not None:
+                processes.shutdown(wait=False, cancel_futures=True)
         out = {}
         for i, s in zip(indices, values, strict=True):
             path = self.files[i].path
@@ -134,14 +167,14 @@ class RepoIndex:
 
     @cached_property
     def _bm25(self) -> tuple[BM25Index, BM25Index]:
-        from repopack.lexical import BM25Index, path_terms, terms_of
+        from repopack.lexical import BM25Index, path_terms, word_terms
 
         def build() -> tuple[BM25Index, BM25Index]:
             names = []
             for f, fs in zip(self.files, self.symbols, strict=True):
                 doc = path_terms(f.path)
                 for d in fs.defs:
-                    doc.update(terms_of(d.name))
+                    doc.update(word_terms(d.name))
                 names.append(doc)
             return BM25Index.build(self.terms), BM25Index.build(names)
 

@@ -43,18 +43,27 @@ def split_identifier(word: str) -> tuple[str, ...]:
     return tuple(p.lower() for p in parts if p)
 
 
+def _keep(term: str) -> bool:
+    return len(term) >= 2 and term not in STOP_WORDS and not term.isdigit()
+
+
+@lru_cache(maxsize=500_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """The terms one word stands for (cached: a repository repeats its identifiers endlessly)."""
+    low = word.lower()
+    terms = [low] if _keep(low) else []
+    parts = split_identifier(word)
+    if len(parts) > 1:
+        terms.extend(p for p in parts if _keep(p))
+    return tuple(terms)
+
+
 def terms_of(text: str) -> Counter[str]:
     """Term counts of a text: whole identifiers and their parts, lower-cased, stop words out."""
     counts: Counter[str] = Counter()
     for word, n in Counter(_WORD.findall(text)).items():
-        low = word.lower()
-        if len(low) >= 2 and low not in STOP_WORDS and not low.isdigit():
-            counts[low] += n
-        parts = split_identifier(word)
-        if len(parts) > 1:
-            for part in parts:
-                if len(part) >= 2 and part not in STOP_WORDS and not part.isdigit():
-                    counts[part] += n
+        for term in word_terms(word):
+            counts[term] += n
     return counts
 
 

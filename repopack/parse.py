@@ -480,3 +480,8 @@ def _ref_tuple(counts: Counter[bytes], lang: str | None) -> tuple[tuple[str, int
 
 def _scan_refs(source: bytes, lang: str | None) -> tuple[tuple[str, int], ...]:
     return _ref_tuple(Counter(_WORD.findall(source)), lang)
+
+
+def parse_many(items: list[tuple[str, str, str | None]]) -> list[FileSymbols]:
+    """parse_file over (path, text, language) triples: the unit of work of a helper process."""
+    return [parse_file(path, text, language) for path, text, language in items]

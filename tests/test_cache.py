@@ -89,3 +89,21 @@ def test_unwritable_cache_dir_is_not_fatal(fixture_repo, monkeypatch, tmp_path) 
     monkeypatch.setenv("REPOPACK_CACHE_DIR", str(blocker / "sub"))
     result = pack_repo(fixture_repo("pyapp"), Settings(), None)
     assert "pyapp/billing.py" in result.text
+
+
+def test_big_cold_parse_in_helper_processes_gives_the_same_symbols(make_repo, monkeypatch, tmp_path) -> None:
+    from repopack.index import build_index
+    from repopack.tokens import get_tokenizer
+    from repopack.walk import walk_repo
+
+    files = {f"pkg/m{i}.py": f"import os\n\nLIMIT_{i} = {i}\n\ndef f{i}(x):\n    return os.path.join(x)\n"
+             for i in range(80)}
+    walked = walk_repo(make_repo(files)).files
+    here = build_index(walked, get_tokenizer("cl100k_base"), Cache(tmp_path / "a")).symbols
+    monkeypatch.setattr(index_module, "PROCESS_PARSE_MIN", 1)
+    monkeypatch.setattr(index_module, "parse_file", lambda *a: pytest.fail("parsed in this process"))
+    there = build_index(walked, get_tokenizer("cl100k_base"), Cache(tmp_path / "b")).symbols
+    assert there == here
+    by_path = {fs.path: fs for fs in there}
+    assert len(by_path) == 80
+    assert {d.name for d in by_path["pkg/m7.py"].defs} == {"LIMIT_7", "f7"}
