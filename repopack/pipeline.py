@@ -121,9 +121,12 @@ class _Scan:
         self.ns = Cache.namespace("redacted", 1)
         self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files])
         self.todo = list({f.digest: f for f in files if f.digest not in self.known}.values())
-        self._helpers = helpers
         self._futures: list = []
-        if helpers is not None and sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS:
+        big = sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS
+        if big and helpers is None:
+            helpers = ScanHelpers.maybe_start(HELPER_MIN_FILES)  # not started early: start now
+        self._helpers = helpers
+        if big and helpers is not None:
             from repopack.secrets import scan_many
 
             try:
@@ -226,12 +229,14 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
     rules = walk_rules(settings)
     listed = list_candidates(root, rules)
+    packed_before = False
     if reuse and settings.cache:
         with Cache() as cache:
-            earlier = reuse_store.load(cache, root, settings, signals, listed[0])
+            earlier, packed_before = reuse_store.load(cache, root, settings, signals, listed[0])
         if isinstance(earlier, PackResult):
             return dataclasses.replace(earlier, tokenizer=get_tokenizer(settings.encoding), timings={"reused": 0.0})
-    helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact else None
+    # Helpers start before reading only when most files are likely new to the cache.
+    helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact and not packed_before else None
     try:
         walked = walk_repo(root, rules, listed, progress)
     except BaseException:

@@ -26,8 +26,8 @@ from repopack.paths import cache_dir
 RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted
 
 
-def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int] | None:
-    """Hash of every candidate's lstat (and ignore files'), and the newest mtime; None if unreadable."""
+def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
+    """Hash of every candidate's lstat (and ignore files'), and the newest modification time."""
     h = hashlib.blake2b(digest_size=20)
     newest = 0
     for name in [*names, ".repopackignore", ".gitignore"]:
@@ -50,31 +50,30 @@ def _text_file(slot: str) -> Path:
     return cache_dir() / "packs" / f"{slot}.txt"
 
 
-def load(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str]) -> Any | None:
+def load(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str]) -> tuple[Any | None, bool]:
+    """The stored result if the tree is unchanged, and whether any pack with these settings was stored."""
     found = stat_fingerprint(root, names)
     slot = _slot(root, settings, signals)
     stored = cache.get(Cache.namespace("pack", 1), slot)
-    if found is None or not isinstance(stored, dict):
-        return None
+    if not isinstance(stored, dict):
+        return None, False
     fingerprint, newest = found
     if stored.get("fingerprint") != fingerprint or newest >= stored.get("stored_ns", 0) - RACY_NS:
-        return None
+        return None, True
     try:
         raw = _text_file(slot).read_bytes()
     except OSError:
-        return None
+        return None, True
     if hashlib.blake2b(raw, digest_size=20).hexdigest() != stored.get("text_hash"):
-        return None
+        return None, True
     result = stored["result"]
     text = raw.decode("utf-8", "surrogatepass")
-    return dataclasses.replace(result, packed=dataclasses.replace(result.packed, text=text))
+    return dataclasses.replace(result, packed=dataclasses.replace(result.packed, text=text)), True
 
 
 def store(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str], result: Any) -> None:
     """Keep the prompt text as a file beside the cache (one per repository and settings)."""
     found = stat_fingerprint(root, names)
-    if found is None:
-        return
     slot = _slot(root, settings, signals)
     raw = result.packed.text.encode("utf-8", "surrogatepass")
     target = _text_file(slot)
