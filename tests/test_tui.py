@@ -53,6 +53,7 @@ async def type_text(pilot: Pilot, text: str) -> None:
 async def packed(pilot: Pilot) -> RepopackApp:
     app = pilot.app
     assert isinstance(app, RepopackApp)
+    await pilot.pause()  # let keys already sent be handled first, or the old view would pass
     await wait_until(pilot, lambda: app.controller.view is not None and not app.controller.view.meter.estimated
                      and not app.workers)
     return app
@@ -134,6 +135,8 @@ async def test_toggling_a_file_moves_the_meter(repo: Path) -> None:
         tree.focus()
         tree.select_path("pyapp/billing.py")
         await pilot.press("x")
+        # the key is handled asynchronously: wait for the toggle itself, then for the exact re-pack
+        await wait_until(pilot, lambda: app.controller.view.rows["pyapp/billing.py"].state == "excluded")
         after = await packed(pilot)
         view = after.controller.view
         assert view is not None and view.rows["pyapp/billing.py"].state == "excluded"
@@ -141,6 +144,7 @@ async def test_toggling_a_file_moves_the_meter(repo: Path) -> None:
         assert "pyapp/billing.py" not in (app.controller.context_text() or "")
         assert app.screen.query_one(BudgetMeter).numbers == f"{view.meter.used:,} / {view.meter.budget:,} tokens"
         await pilot.press("x")
+        await wait_until(pilot, lambda: app.controller.view.rows["pyapp/billing.py"].state != "excluded")
         await packed(pilot)
         assert app.controller.view is not None and app.controller.view.meter.used == before
 
