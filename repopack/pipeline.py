@@ -41,6 +41,7 @@ class PackResult:
     redactions: Mapping[str, Redaction] = field(default_factory=dict, repr=False)
     file_tokens: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    reuse_key: tuple[str, str] | None = None  # set by pack_repo(reuse=True): see reuse.remember
 
     @property
     def text(self) -> str:
@@ -213,7 +214,8 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
               progress: Progress | None = None, diff_base: str | None = None,
               reuse: bool = False) -> PackResult:
     """Pack a repository.  `reuse`: return the stored result of an identical earlier pack of an
-    unchanged tree (its walk has no file texts: for callers that only report, like the CLI)."""
+    unchanged tree (its walk has no file texts: for callers that only report, like the CLI); a fresh
+    result then carries the key for `reuse.remember`, called once its text is written."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -230,9 +232,10 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
     rules = walk_rules(settings)
     listed = list_candidates(root, rules)
     packed_before = False
+    reuse_key = None
     if reuse and settings.cache:
         with Cache() as cache:
-            earlier, packed_before = reuse_store.load(cache, root, settings, signals, listed[0])
+            earlier, packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
         if isinstance(earlier, PackResult):
             return dataclasses.replace(earlier, tokenizer=get_tokenizer(settings.encoding), timings={"reused": 0.0})
     # Helpers start before reading only when most files are likely new to the cache.
@@ -269,9 +272,7 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         lap("fit")
         findings = tuple(f for r in redactions.values() for f in r.findings)
         result = PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
-                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings)
-        if reuse:
-            reuse_store.store(cache, root, settings, signals, listed[0], result)
+                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key)
     return result
 
 

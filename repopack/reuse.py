@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,44 +51,57 @@ def _text_file(slot: str) -> Path:
     return cache_dir() / "packs" / f"{slot}.txt"
 
 
-def load(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str]) -> tuple[Any | None, bool]:
-    """The stored result if the tree is unchanged, and whether any pack with these settings was stored."""
-    found = stat_fingerprint(root, names)
+def load(cache: Cache, root: Path, settings: Any, signals: Any,
+         names: Sequence[str]) -> tuple[Any | None, bool, tuple[str, str]]:
+    """The stored result if the tree is unchanged; whether a pack with these settings was stored
+    before; and the key under which `remember` keeps this run's pack."""
+    fingerprint, newest = stat_fingerprint(root, names)
     slot = _slot(root, settings, signals)
+    key = (slot, fingerprint)
     stored = cache.get(Cache.namespace("pack", 1), slot)
     if not isinstance(stored, dict):
-        return None, False
-    fingerprint, newest = found
+        return None, False, key
     if stored.get("fingerprint") != fingerprint or newest >= stored.get("stored_ns", 0) - RACY_NS:
-        return None, True
+        return None, True, key
+    text_file = _text_file(slot)
     try:
-        raw = _text_file(slot).read_bytes()
-    except OSError:
-        return None, True
-    if hashlib.blake2b(raw, digest_size=20).hexdigest() != stored.get("text_hash"):
-        return None, True
+        st = text_file.stat()
+        if (st.st_size, st.st_mtime_ns) != stored.get("text_stat"):
+            return None, True, key  # the copy changed (say, an editor wrote into a hard-linked output)
+        text = text_file.read_bytes().decode("utf-8", "surrogatepass")
+    except (OSError, UnicodeDecodeError):
+        return None, True, key
     result = stored["result"]
-    text = raw.decode("utf-8", "surrogatepass")
-    return dataclasses.replace(result, packed=dataclasses.replace(result.packed, text=text)), True
+    return dataclasses.replace(result, packed=dataclasses.replace(result.packed, text=text)), True, key
 
 
-def store(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str], result: Any) -> None:
-    """Keep the prompt text as a file beside the cache (one per repository and settings)."""
-    found = stat_fingerprint(root, names)
-    slot = _slot(root, settings, signals)
-    raw = result.packed.text.encode("utf-8", "surrogatepass")
+def remember(result: Any, output: str) -> None:
+    """Keep this pack for the next identical run: the prompt as a file (a hard link to the output
+    just written when possible, so nothing is copied) and the report in the cache."""
+    if result.reuse_key is None:
+        return
+    slot, fingerprint = result.reuse_key
     target = _text_file(slot)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(raw)
+        tmp.unlink(missing_ok=True)
+        if output == "-":
+            tmp.write_bytes(result.packed.text.encode("utf-8", "surrogatepass"))
+        else:
+            try:
+                os.link(output, tmp)
+            except OSError:
+                shutil.copyfile(output, tmp)
         os.replace(tmp, target)
+        st = target.stat()
     except OSError:
+        tmp.unlink(missing_ok=True)
         return
-    cache.put(Cache.namespace("pack", 1), slot, {"fingerprint": found[0], "stored_ns": time.time_ns(),
-                                                 "text_hash": hashlib.blake2b(raw, digest_size=20).hexdigest(),
-                                                 "result": slim(result)})
-    cache.flush()
+    with Cache() as cache:
+        cache.put(Cache.namespace("pack", 1), slot,
+                  {"fingerprint": fingerprint, "stored_ns": time.time_ns(), "text_stat": (st.st_size, st.st_mtime_ns),
+                   "result": slim(result)})
 
 
 def slim(result: Any) -> Any:
@@ -100,4 +114,4 @@ def slim(result: Any) -> Any:
     files = tuple(dataclasses.replace(f, text="") for f in walk.files)
     # Findings stay (file:line and type); redactions, which hold secret values, never go to disk.
     return dataclasses.replace(result, packed=packed, walk=dataclasses.replace(walk, files=files), redactions={},
-                               tokenizer=None)
+                               tokenizer=None, reuse_key=None)

@@ -5,7 +5,16 @@ import time
 
 from repopack import reuse
 from repopack.config import Settings
-from repopack.pipeline import pack_repo
+from repopack.pipeline import pack_repo as _pack_repo
+from repopack.reuse import remember
+
+
+def pack_repo(root, settings, reuse: bool = False):
+    """Pack as the CLI does: with reuse on, the pack is remembered once its text is written."""
+    result = _pack_repo(root, settings, reuse=reuse)
+    if reuse:
+        remember(result, "-")
+    return result
 
 
 def age(root, seconds: float = 60) -> None:
@@ -70,3 +79,19 @@ def test_without_reuse_nothing_is_stored(fixture_repo) -> None:
     pack_repo(root, Settings())
     assert "reused" not in pack_repo(root, Settings(), reuse=True).timings
     assert reuse.RACY_NS > 0
+
+
+def test_output_file_is_kept_by_hard_link_and_an_edit_to_it_is_noticed(fixture_repo, tmp_path) -> None:
+    root = fixture_repo("pyapp")
+    age(root)
+    out = tmp_path / "out.xml"
+    first = _pack_repo(root, Settings(), reuse=True)
+    out.write_text(first.text, encoding="utf-8")
+    remember(first, str(out))
+    assert out.stat().st_nlink == 2
+    second = _pack_repo(root, Settings(), reuse=True)
+    assert second.timings == {"reused": 0.0} and second.text == first.text
+    with out.open("a", encoding="utf-8") as fh:  # an editor writing into the output in place
+        fh.write("tampered\n")
+    third = _pack_repo(root, Settings(), reuse=True)
+    assert "reused" not in third.timings and "tampered" not in third.text

@@ -27,6 +27,7 @@ from repopack.pipeline import PackResult, pack_repo
 from repopack.rank import Signals
 from repopack.redaction import SecretFinding
 from repopack.render import EXTENSIONS, FORMATS
+from repopack.reuse import remember
 
 
 @cli.command("pack")
@@ -68,6 +69,7 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
                      progress)
     target = output or f"repopack-output{EXTENSIONS[settings.format]}"
     write_output(result.text, target)
+    remember(result, target)
     if manifest:
         write_output(json.dumps(build_manifest(result), indent=2) + "\n", manifest)
     if explain:
