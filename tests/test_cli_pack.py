@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -145,3 +146,12 @@ def test_unwritable_output_is_one_line(fixture_repo, tmp_path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"repopack: error: cannot write {blocker / 'out.xml'}")
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_output_file_has_ordinary_permissions(fixture_repo, tmp_path) -> None:
+    out = tmp_path / "out.xml"
+    result = run_cli("pack", str(fixture_repo("pyapp")), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -52,6 +52,12 @@ def parse_budget(value: str | None, model: str | None = None, window: int | None
     return tokens
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_output(text: str, target: str) -> None:
     """Write atomically: a crash or Ctrl-C never leaves a half-written prompt behind."""
     if target == "-":
@@ -67,6 +73,7 @@ def write_output(text: str, target: str) -> None:
     except OSError as exc:
         raise RepopackError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an output file is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, dest)
