@@ -155,3 +155,12 @@ def test_output_file_has_ordinary_permissions(fixture_repo, tmp_path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_own_output_inside_the_repo_is_not_packed_next_time(fixture_repo) -> None:
+    root = fixture_repo("pyapp")
+    assert run_cli("pack", ".", "-o", "prompt [v1].xml", cwd=root).returncode == 0
+    again = run_cli("pack", ".", "-o", "prompt [v1].xml", cwd=root)
+    assert again.returncode == 0, again.stderr
+    text = (root / "prompt [v1].xml").read_text(encoding="utf-8")
+    assert 'path="prompt [v1].xml"' not in text and "prompt [v1].xml" not in text.split("</directory_structure>")[0]

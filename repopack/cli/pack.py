@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from repopack.cli.common import (
     stderr_console,
     write_output,
 )
-from repopack.config import ORDERS
+from repopack.config import ORDERS, Settings
 from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
 from repopack.manifest import build_manifest, explain_lines
 from repopack.pipeline import PackResult, pack_repo
@@ -65,9 +66,10 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
     console = stderr_console()
     progress = LazyProgress(console)
     signals = Signals(query=read_query(query, query_file), focus=focus)
+    target = output or f"repopack-output{EXTENSIONS[settings.format]}"
+    settings = exclude_own_output(root, settings, target)
     result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base, reuse=True),
                      progress)
-    target = output or f"repopack-output{EXTENSIONS[settings.format]}"
     write_output(result.text, target)
     remember(result, target)
     if manifest:
@@ -76,6 +78,18 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
         for line in explain_lines(result):
             console.print(line, markup=False, highlight=False)
     print_summary(console, result, target, redacting=settings.redact)
+
+
+def exclude_own_output(root: Path, settings: Settings, target: str) -> Settings:
+    """An output file inside the repository is never packed into the next prompt."""
+    if target == "-":
+        return settings
+    try:
+        rel = Path(target).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return settings
+    escaped = "".join("\\" + c if c in "*?[]!#\\" else c for c in rel)
+    return dataclasses.replace(settings, exclude=(*settings.exclude, "/" + escaped))
 
 
 MAX_LISTED_FINDINGS = 20
