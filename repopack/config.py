@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,9 @@ class Settings:
     max_cost: float | None = None  # refuse to send when the estimate is higher (USD)
     timeout: float = 120.0  # seconds per model request
     prompts: str | None = None  # directory of user prompt templates overriding the shipped ones
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-_FIELDS = {f.name: f for f in fields(Settings) if f.name != "extra"}
+_FIELDS = {f.name: f for f in fields(Settings)}
 _TUPLES = {"include", "exclude"}
 
 

@@ -43,10 +43,6 @@ class RepoGraph:
     def size(self) -> int:
         return len(self.paths)
 
-    def neighbours(self, i: int) -> set[int]:
-        row = self.matrix.getrow(i).indices
-        col = self.matrix.getcol(i).indices
-        return set(row.tolist()) | set(col.tolist())
 
 
 def _strip_ext(path: str) -> str:

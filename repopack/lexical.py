@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -110,10 +110,6 @@ class BM25Index:
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         return cls(n, vocab, weights, idf)
 
-    def idf_of(self, term: str) -> float:
-        col = self.vocab.get(term)
-        return float(self.idf[col]) if col is not None else 0.0
-
     def scores(self, query: Mapping[str, float]) -> np.ndarray:
         cols = [self.vocab[t] for t in query if t in self.vocab]
         if not cols:
@@ -125,7 +121,3 @@ class BM25Index:
 def query_weights(text: str) -> dict[str, float]:
     """Query term weights: multiplicity dampened, so a word repeated in a log doesn't dominate."""
     return {t: 1.0 + math.log(n) for t, n in terms_of(text).items()}
-
-
-def iter_identifiers(text: str) -> Iterable[str]:
-    return _WORD.findall(text)

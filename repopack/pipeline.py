@@ -75,12 +75,6 @@ CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in helper proc
 HELPER_MIN_FILES = 1500  # start helpers (speculatively, before reading) only for trees this big
 
 
-def _scan(items: list[tuple[str, str]]) -> list[Verdict]:
-    from repopack.secrets import scan_many  # detect-secrets loads only when something is new
-
-    return scan_many(items)
-
-
 class ScanHelpers:
     """Two helper processes for secret scanning, started before the walk so their start-up
     (a fresh interpreter importing detect-secrets) overlaps reading the files."""
@@ -146,7 +140,9 @@ class _Scan:
         if self._helpers is not None:
             self._helpers.close()
         if verdicts is None:
-            verdicts = _scan([(f.path, f.text) for f in self.todo])
+            from repopack.secrets import scan_many  # detect-secrets loads only when something is new
+
+            verdicts = scan_many([(f.path, f.text) for f in self.todo])
         fresh = {f.digest: v for f, v in zip(self.todo, verdicts, strict=True)}
         self.cache.put_many(self.ns, fresh)
         known = {**self.known, **fresh}
