@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from repopack.errors import ConfigError
-from repopack.paths import config_dir
-from repopack.render import FORMATS
+from repopack.pack.render import FORMATS
+from repopack.util.paths import config_dir
 
 ORDERS = ("relevance-last", "relevance-first", "path")
 

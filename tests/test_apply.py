@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repopack.apply import Rejection, apply_edits, undo_last
-from repopack.edits import parse_edits
+from repopack.chat.apply import Rejection, apply_edits, undo_last
+from repopack.chat.edits import parse_edits
 from repopack.errors import ApplyError
-from repopack.secrets import redact_text
+from repopack.pack.scan import redact_text
 
 
 def udiff(path: str, old: str | None, new: str | None) -> str:

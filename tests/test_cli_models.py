@@ -8,7 +8,7 @@ import re
 from helpers import run_cli
 
 from repopack.cli.models import COLUMNS, Column, format_table
-from repopack.models import ModelInfo, list_models
+from repopack.model.registry import ModelInfo, list_models
 
 GPT41 = ModelInfo("gpt-4.1", 1_047_576, 32_768, 2.0, 8.0, "openai")
 LOCAL = ModelInfo("local", 32_768, 4_096, None, None, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repopack.edits import FileEdit, Hunk, HunkLine, parse_edits, render_diff
+from repopack.chat.edits import FileEdit, Hunk, HunkLine, parse_edits, render_diff
 
 
 def lines(*specs: str) -> tuple[HunkLine, ...]:

@@ -9,8 +9,8 @@ import pytest
 from conftest import git
 from helpers import cl100k_count, run_cli
 
-from repopack.localize import greedy_pack, score_order
-from repopack.mine import Task, clean_message, is_source, message_ok
+from repopack.eval.localize import greedy_pack, score_order
+from repopack.eval.mine import Task, clean_message, is_source, message_ok
 
 
 def small_module(name: str, n: int) -> str:

@@ -11,9 +11,8 @@ import pytest
 from helpers import cl100k_count, run_cli
 
 from repopack.config import Settings
-from repopack.effective import Measurement, auto_budget, load_measurements, measured_label, store_measurement
-from repopack.heatmap import accuracy_colour, needle_svg
-from repopack.needle import (
+from repopack.eval.heatmap import accuracy_colour, needle_svg
+from repopack.eval.needle import (
     Needle,
     NeedlePlan,
     NeedleReport,
@@ -25,7 +24,8 @@ from repopack.needle import (
     plant,
     spot_at,
 )
-from repopack.tokens import get_tokenizer
+from repopack.model.effective import Measurement, auto_budget, load_measurements, measured_label, store_measurement
+from repopack.pack.tokens import get_tokenizer
 
 WORDS = "alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega rho".split()
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import git
 from helpers import run_cli
 
-from repopack.testfail import deduplicate, read_junit, traceback_frames
+from repopack.chat.testfail import deduplicate, read_junit, traceback_frames
 
 CALC = '''"""Small arithmetic."""
 

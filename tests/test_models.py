@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from repopack.errors import ConfigError
-from repopack.models import ModelInfo, default_budget, estimate_cost, list_models, lookup_model
+from repopack.model.registry import ModelInfo, default_budget, estimate_cost, list_models, lookup_model
 
 
 def test_registry_lists_the_long_context_models() -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import os
 import time
 
-from repopack import reuse
 from repopack.config import Settings
-from repopack.pipeline import pack_repo as _pack_repo
-from repopack.reuse import remember
+from repopack.pack import reuse
+from repopack.pack.pipeline import pack_repo as _pack_repo
+from repopack.pack.reuse import remember
 
 
 def pack_repo(root, settings, reuse: bool = False):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from repopack.findings import (
+from repopack.review.findings import (
     FileDiff,
     Finding,
     InvalidReview,

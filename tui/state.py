@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
-from repopack.walk import SKIP_EXCLUDED
+from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.pack.walk import SKIP_EXCLUDED
 
 if TYPE_CHECKING:
-    from repopack.pipeline import PackResult
+    from repopack.pack.pipeline import PackResult
 
 STATE_EXCLUDED = "excluded"
 STATES = (MODE_FULL, MODE_SKELETON, MODE_PATH, MODE_DROPPED, STATE_EXCLUDED)

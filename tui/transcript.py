@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from repopack.paths import data_dir
+from repopack.util.paths import data_dir
 
 ROLES = ("user", "assistant", "notice", "error")
 _HEADINGS = {"user": "## You", "assistant": "## Assistant"}

@@ -14,18 +14,18 @@ import click
 from rich.console import Console
 from rich.rule import Rule
 
+from repopack.cli.answer import AnswerView, diff_text, edit_record, edit_summary, format_cost
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, parse_budget, settings_for, stderr_console
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
-from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
-from repopack.render_answer import AnswerView, diff_text, edit_record, edit_summary, format_cost
+from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
 
 if TYPE_CHECKING:  # the session pulls in the openai SDK (~1 s to import): only `ask` itself pays for it
-    from repopack.apply import ApplyResult
-    from repopack.client import ClientConfig
-    from repopack.edits import FileEdit
-    from repopack.secrets import SecretFinding
-    from repopack.session import PackedEvent, Session, UsageEvent
+    from repopack.chat.apply import ApplyResult
+    from repopack.chat.edits import FileEdit
+    from repopack.chat.session import PackedEvent, Session, UsageEvent
+    from repopack.model.client import ClientConfig
+    from repopack.pack.scan import SecretFinding
 
 MODE_LABELS = ((MODE_FULL, "full"), (MODE_SKELETON, "skeleton"), (MODE_PATH, "path-only"), (MODE_DROPPED, "left out"))
 
@@ -84,8 +84,8 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
                 dry_run: bool, apply_edits: bool, max_cost: float | None, as_json: bool, no_redact: bool,
                 prompts: str | None) -> None:
     """Ask a model QUESTION about the repository at PATH (default .), with the best context packed in."""
-    from repopack.client import ClientConfig
-    from repopack.session import Session
+    from repopack.chat.session import Session
+    from repopack.model.client import ClientConfig
 
     path, question = split_args(args)
     if dry_run and apply_edits:
@@ -130,7 +130,7 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
 def run_ask(session: Session, question: str, err: Console, out: Console, *, dry_run: bool,
             stream: bool) -> AskOutcome:
     """Drive Session.ask, streaming tokens to `out` and notices to `err` as they come."""
-    from repopack.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
+    from repopack.chat.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
 
     outcome = AskOutcome()
     progress = LazyProgress(err)

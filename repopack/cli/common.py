@@ -13,7 +13,7 @@ from rich.console import Console
 
 from repopack.config import Settings, load_settings
 from repopack.errors import RepoError, RepopackError, UsageError
-from repopack.walk import resolve_root
+from repopack.pack.walk import resolve_root
 
 
 def stderr_console() -> Console:
@@ -35,7 +35,7 @@ def parse_budget(value: str | None, model: str | None = None, window: int | None
         return None
     text = value.strip().lower().replace("_", "").replace(",", "")
     if text == "auto":
-        from repopack.effective import auto_budget
+        from repopack.model.effective import auto_budget
 
         return auto_budget(model, window=window).tokens
     mult = 1

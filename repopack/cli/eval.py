@@ -14,14 +14,14 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import parse_budget, settings_for, stderr_console, write_output
-from repopack.effective import DEFAULT_THRESHOLD, format_tokens, store_measurement
 from repopack.errors import CostLimitError, RepoError, UsageError
-from repopack.mine import DEFAULT_MAX_FILES, mine_tasks, read_tasks, write_tasks
-from repopack.paths import data_dir
+from repopack.eval.mine import DEFAULT_MAX_FILES, mine_tasks, read_tasks, write_tasks
+from repopack.model.effective import DEFAULT_THRESHOLD, format_tokens, store_measurement
+from repopack.util.paths import data_dir
 
 if TYPE_CHECKING:
-    from repopack.localize import LocalizeReport, TaskResult
-    from repopack.needle import Estimate, NeedleReport, Trial
+    from repopack.eval.localize import LocalizeReport, TaskResult
+    from repopack.eval.needle import Estimate, NeedleReport, Trial
 
 # The model client, packing and ranking are imported inside the commands: every other
 # command starts without paying for them.
@@ -134,10 +134,10 @@ def needle_command(path: str, sizes: str, depths: str, trials: int, threshold: f
                    base_url: str | None, max_cost: float | None, yes: bool, out: str | None, seed: int | None,
                    encoding: str | None, no_store: bool) -> None:
     """Plant a fact at several depths of real packed contexts of PATH and ask the model for it."""
-    from repopack.client import ClientConfig
-    from repopack.heatmap import needle_svg
-    from repopack.models import lookup_model
-    from repopack.needle import NeedlePlan, estimate_run, run_needle
+    from repopack.eval.heatmap import needle_svg
+    from repopack.eval.needle import NeedlePlan, estimate_run, run_needle
+    from repopack.model.client import ClientConfig
+    from repopack.model.registry import lookup_model
 
     root, settings = settings_for(path, {"model": model, "base_url": base_url, "max_cost": max_cost,
                                          "encoding": encoding})
@@ -217,8 +217,8 @@ def localize_table(report: LocalizeReport) -> list[str]:
 def localize_command(path: str, tasks_file: str, budgets: str, encoding: str, out: str | None,
                      verbose: bool) -> None:
     """File recall of repopack's ranking at token budgets, as in ../shared/bench/localize."""
-    from repopack.localize import evaluate_localize
-    from repopack.tokens import get_tokenizer
+    from repopack.eval.localize import evaluate_localize
+    from repopack.pack.tokens import get_tokenizer
 
     root = settings_for(path, {})[0]
     tasks = read_tasks(Path(tasks_file))

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import click
 
+from repopack.chat.session import Session
+from repopack.chat.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console
 from repopack.config import Settings
 from repopack.errors import ModelError, NoModelConfiguredError
-from repopack.session import Session
-from repopack.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
 
 
 @cli.command("explain-tests")

@@ -6,7 +6,7 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
-from repopack.repomap import skeleton_map
+from repopack.pack.repomap import skeleton_map
 
 
 @cli.command("map")

@@ -15,8 +15,8 @@ from typing import Literal
 import click
 
 from repopack.cli.app import cli
-from repopack.effective import measured_label, measured_only_models, measurement_json
-from repopack.models import ModelInfo, list_models, lookup_model
+from repopack.model.effective import measured_label, measured_only_models, measurement_json
+from repopack.model.registry import ModelInfo, list_models, lookup_model
 
 
 @dataclass(frozen=True)

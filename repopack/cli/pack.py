@@ -22,13 +22,13 @@ from repopack.cli.common import (
     write_output,
 )
 from repopack.config import ORDERS, Settings
-from repopack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
-from repopack.manifest import build_manifest, explain_lines
-from repopack.pipeline import PackResult, pack_repo
-from repopack.rank import Signals
-from repopack.redaction import SecretFinding
-from repopack.render import EXTENSIONS, FORMATS
-from repopack.reuse import remember
+from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.pack.manifest import build_manifest, explain_lines
+from repopack.pack.pipeline import PackResult, pack_repo
+from repopack.pack.rank import Signals
+from repopack.pack.redaction import SecretFinding
+from repopack.pack.render import EXTENSIONS, FORMATS
+from repopack.pack.reuse import remember
 
 
 @cli.command("pack")

@@ -9,8 +9,8 @@ import click
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, read_query, settings_for, stderr_console
 from repopack.errors import UsageError
-from repopack.pipeline import rank_repo
-from repopack.rank import Signals
+from repopack.pack.pipeline import rank_repo
+from repopack.pack.rank import Signals
 
 
 @cli.command("rank")

@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from repopack.chat.session import Session
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
 from repopack.errors import RepopackError, UsageError
-from repopack.findings import SEVERITIES, diff_from_patches
-from repopack.github import GitHubClient, GitHubSettings
-from repopack.review import ReviewResult, ReviewTarget, git_head, local_target, run_review
-from repopack.review_report import post_review, render_json, render_markdown, render_sarif
-from repopack.session import Session
+from repopack.review.findings import SEVERITIES, diff_from_patches
+from repopack.review.github import GitHubClient, GitHubSettings
+from repopack.review.report import post_review, render_json, render_markdown, render_sarif
+from repopack.review.run import ReviewResult, ReviewTarget, git_head, local_target, run_review
 
 OUTPUTS = ("md", "json", "sarif")
 

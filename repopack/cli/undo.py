@@ -6,7 +6,7 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import stderr_console
-from repopack.walk import resolve_root
+from repopack.pack.walk import resolve_root
 
 
 @cli.command("undo")
@@ -16,7 +16,7 @@ def undo_command(path: str) -> None:
 
     Prints the restored paths.  With nothing to undo it exits with code 14.
     """
-    from repopack.apply import undo_last  # detect-secrets loads with it: only `undo` pays for that
+    from repopack.chat.apply import undo_last  # detect-secrets loads with it: only `undo` pays for that
 
     root = resolve_root(path)
     restored = undo_last(root)

@@ -24,10 +24,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from repopack.chat.edits import parse_edits
 from repopack.cli.common import parse_budget, write_output
-from repopack.edits import parse_edits
 from repopack.errors import RepopackError
-from repopack.render import EXTENSIONS
+from repopack.pack.render import EXTENSIONS
 
 from ..controller import Controller
 from ..state import ContextView
@@ -36,8 +36,8 @@ from ..widgets import ContextPanel, ContextTree, Conversation, DiffBlock, Prompt
 from .value_prompt import ValuePrompt
 
 if TYPE_CHECKING:  # the session stack loads in the first worker, after the first paint
-    from repopack.apply import ApplyResult
-    from repopack.session import Event
+    from repopack.chat.apply import ApplyResult
+    from repopack.chat.session import Event
 
 PROGRESS_INTERVAL = 0.2  # seconds between progress messages from a pack
 # Packing holds the GIL for seconds on big trees; waiting a moment lets the estimate paint first
@@ -319,7 +319,7 @@ class MainScreen(Screen[None]):
 
     @work(group="answer", exit_on_error=False)
     async def _ask(self, turn: int, question: str) -> None:
-        from repopack.session import PackedEvent
+        from repopack.chat.session import PackedEvent
 
         cancelled = threading.Event()
 
@@ -342,7 +342,7 @@ class MainScreen(Screen[None]):
         self.post_message(self.AnswerEnded(turn, error))
 
     async def on_main_screen_answer_event(self, message: AnswerEvent) -> None:
-        from repopack.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
+        from repopack.chat.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
 
         if message.turn != self._turn:
             return

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from repopack.edits import FileEdit
+from repopack.chat.edits import FileEdit
 
 from .diff_block import DiffBlock
 

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Label, Static
 
-from repopack.edits import FileEdit, render_diff
+from repopack.chat.edits import FileEdit, render_diff
 
 
 def edit_summary(edit: FileEdit) -> str:

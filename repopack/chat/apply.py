@@ -1,0 +1,447 @@
+"""Apply parsed edits to a working tree safely, and undo them exactly.
+
+Safety rules, each a one-line rejection reason rather than an exception:
+
+- only relative paths that stay inside the root: no absolute paths, no ``..``, no
+  path through a symlink that leads out, no symlink as the target, nothing under
+  ``.git/`` (or repopack's own ``.repopack/``);
+- a file whose bytes changed since it was packed (``expected_hashes``) is refused;
+- every hunk of a file must apply, or nothing of that file is written; hunks are
+  found at their stated line first, then anywhere by exact context (nearest wins),
+  then by whitespace-insensitive context near the stated line;
+- writes are atomic (temp file in the same directory + ``os.replace``, mode kept).
+
+Before anything is written the previous bytes of every touched file (or the fact
+that it did not exist) go to ``<root>/.repopack/undo/<timestamp>/``; `undo_last`
+puts them back byte for byte and removes that entry.
+
+Redaction: the model saw ``[REDACTED:…]`` markers instead of secrets.  Hunks are
+matched against the redacted view of the file; lines the hunk keeps are written
+from the real file, and markers in added lines get the original secret back, so
+applying an edit never writes a marker over a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from repopack.chat.edits import FileEdit, Hunk
+from repopack.errors import ApplyError, NothingToUndoError
+from repopack.pack.redaction import MARKER_RE, Redaction, restore_secrets
+
+JOURNAL_DIR = PurePosixPath(".repopack/undo")
+_FORBIDDEN_PARTS = {".git", ".repopack"}
+_NEAR_LINES = 200  # how far from the stated line a whitespace-insensitive match may be
+
+RedactionLookup = Mapping[str, Redaction] | Callable[[str], Redaction | None]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    applied: tuple[str, ...]
+    rejected: tuple[Rejection, ...]
+    journal: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One file's planned outcome: new bytes, or None to delete it."""
+
+    path: str
+    target: Path
+    previous: bytes | None
+    new: bytes | None
+    mode: int | None
+
+
+class _Reject(Exception):
+    pass
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def apply_edits(
+    root: Path,
+    edits: Sequence[FileEdit],
+    *,
+    expected_hashes: Mapping[str, str] | None = None,
+    redaction_lookup: RedactionLookup | None = None,
+) -> ApplyResult:
+    """Apply ``edits`` under ``root``; files that cannot be applied are reported, not written."""
+    root = root.resolve()
+    rejected: list[Rejection] = []
+    changes: dict[str, _Change] = {}
+    for path, group in _group_by_target(edits):
+        try:
+            for change in _plan(root, path, group, expected_hashes, redaction_lookup, changes):
+                changes[change.path] = change
+        except _Reject as exc:
+            rejected.append(Rejection(path, str(exc)))
+    if not changes:
+        return ApplyResult((), tuple(rejected), None)
+    journal = _write_journal(root, changes.values())
+    written: list[_Change] = []
+    try:
+        for change in changes.values():
+            _write(change)
+            written.append(change)
+    except OSError as exc:
+        for change in reversed(written):
+            _restore(change.target, change.previous, change.mode)
+        shutil.rmtree(journal, ignore_errors=True)
+        raise ApplyError(f"could not write {change.path}: {exc.strerror or exc}; nothing was changed") from exc
+    return ApplyResult(tuple(changes), tuple(rejected), journal)
+
+
+def undo_last(root: Path) -> list[str]:
+    """Restore the files of the most recent apply exactly; return their paths."""
+    root = root.resolve()
+    base = root / JOURNAL_DIR
+    entries = sorted(p for p in base.iterdir() if (p / "manifest.json").is_file()) if base.is_dir() else []
+    if not entries:
+        raise NothingToUndoError(f"nothing to undo in {root}: no journal under {JOURNAL_DIR}/")
+    entry = entries[-1]
+    manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
+    restored: list[str] = []
+    for item in manifest["files"]:
+        target = root / item["path"]
+        previous = (entry / item["blob"]).read_bytes() if item["existed"] else None
+        _restore(target, previous, item.get("mode"))
+        restored.append(item["path"])
+    for directory in sorted(manifest.get("created_dirs", []), key=len, reverse=True):
+        with suppress(OSError):
+            (root / directory).rmdir()
+    shutil.rmtree(entry)
+    return restored
+
+
+# -- planning ---------------------------------------------------------------------------
+
+
+def _group_by_target(edits: Iterable[FileEdit]) -> list[tuple[str, list[FileEdit]]]:
+    groups: dict[str, list[FileEdit]] = {}
+    for edit in edits:
+        groups.setdefault(edit.path, []).append(edit)
+    return list(groups.items())
+
+
+def _plan(
+    root: Path,
+    path: str,
+    group: list[FileEdit],
+    expected_hashes: Mapping[str, str] | None,
+    redaction_lookup: RedactionLookup | None,
+    planned: Mapping[str, _Change],
+) -> list[_Change]:
+    target = safe_target(root, path)
+    source_path = path
+    first = group[0]
+    if first.is_rename and first.old_path is not None:
+        source_path = first.old_path
+    source = safe_target(root, source_path) if source_path != path else target
+    if path in planned or source_path in planned:
+        raise _Reject("already changed by another edit in this answer")
+
+    exists = source.exists()
+    if first.is_new:
+        if target.exists():
+            raise _Reject("the diff creates it but it already exists")
+        previous = None
+    else:
+        if not exists:
+            raise _Reject("does not exist")
+        if not source.is_file():
+            raise _Reject("is not a regular file")
+        previous = source.read_bytes()
+        expected = (expected_hashes or {}).get(source_path)
+        if expected is not None and sha256_hex(previous) != expected:
+            raise _Reject("changed since it was packed; ask again to get a diff against the current file")
+
+    text = ""
+    if previous is not None:
+        try:
+            text = previous.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Reject("is not UTF-8 text") from None
+    redaction = _lookup(redaction_lookup, source_path)
+    document = _Document(text, redaction)
+    for edit in group:
+        for number, hunk in enumerate(edit.hunks, 1):
+            document.apply(hunk, number)
+    if group[-1].is_deleted:
+        if document.lines and document.lines != [""]:
+            raise _Reject("the diff deletes it but does not remove all of its lines")
+        new: bytes | None = None
+    else:
+        new = document.render().encode("utf-8")
+    mode = stat.S_IMODE(source.stat().st_mode) if previous is not None else None
+
+    changes = []
+    if source != target:  # rename: remove the old path, create the new one
+        changes.append(_Change(source_path, source, previous, None, mode))
+        if target.exists():
+            raise _Reject("the diff renames a file onto an existing one")
+        changes.append(_Change(path, target, None, new, mode))
+    else:
+        changes.append(_Change(path, target, previous, new, mode))
+    return changes
+
+
+def safe_target(root: Path, rel: str) -> Path:
+    """``root / rel`` if writing there stays inside ``root``; else raise with the reason."""
+    if not rel or rel.strip() != rel or "\0" in rel:
+        raise _Reject("empty or malformed path")
+    if "\\" in rel:
+        raise _Reject("backslash in path")
+    if rel.startswith("/") or re.match(r"^[A-Za-z]:", rel) or rel.startswith("~"):
+        raise _Reject("absolute path; only paths inside the repository are allowed")
+    parts = PurePosixPath(rel).parts
+    if ".." in parts:
+        raise _Reject("path leaves the repository ('..')")
+    if any(part in _FORBIDDEN_PARTS for part in parts):
+        raise _Reject(f"path inside {next(p for p in parts if p in _FORBIDDEN_PARTS)}/ is never written")
+    target = root.joinpath(*parts)
+    # Every existing ancestor must resolve inside root (a symlinked directory may not lead out).
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    resolved = parent.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise _Reject("path goes through a symlink that leaves the repository")
+    if target.is_symlink():
+        raise _Reject("is a symlink; edit the file it points to instead")
+    return target
+
+
+def _lookup(lookup: RedactionLookup | None, path: str) -> Redaction | None:
+    if lookup is None:
+        return None
+    if callable(lookup):
+        return lookup(path)
+    return lookup.get(path)
+
+
+class _Document:
+    """A file as lines, with the redacted view hunks are matched against."""
+
+    def __init__(self, text: str, redaction: Redaction | None) -> None:
+        self.eol = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+        self.final_newline = text.endswith("\n") or text == ""
+        body = text[: -len(self.eol)] if text.endswith(self.eol) else text.rstrip("\n")
+        self.lines = body.split(self.eol) if text else []
+        self.view = list(self.lines)
+        self.secrets: list[tuple[int, str, str]] = []  # (line, type, value) of every marker
+        if redaction is not None and redaction.findings and restore_secrets(redaction.text, redaction) == text:
+            view_text = redaction.text
+            view_body = view_text[: -len(self.eol)] if view_text.endswith(self.eol) else view_text.rstrip("\n")
+            view = view_body.split(self.eol) if view_text else []
+            if len(view) == len(self.lines):
+                self.view = view
+                for index, (shown, real) in enumerate(zip(view, self.lines, strict=True)):
+                    self.secrets.extend((index, t, v) for t, v in _marker_values(shown, real))
+        self.offset = 0
+
+    def apply(self, hunk: Hunk, number: int) -> None:
+        old = hunk.old_lines
+        position = self._locate(hunk, old)
+        if position is None:
+            where = f" near line {hunk.old_start}" if hunk.old_start else ""
+            raise _Reject(f"hunk {number}{where} does not match the file")
+        kept = iter(range(position, position + len(old)))
+        removed_values: dict[str, list[str]] = {}
+        for line in hunk.lines:
+            if line.kind == "-":
+                index = next(kept)
+                for secret_type, value in _marker_values(self.view[index], self.lines[index]):
+                    removed_values.setdefault(secret_type, []).append(value)
+        kept = iter(range(position, position + len(old)))
+        new_real: list[str] = []
+        new_view: list[str] = []
+        for line in hunk.lines:
+            if line.kind == " ":
+                index = next(kept)
+                new_real.append(self.lines[index])
+                new_view.append(self.view[index])
+            elif line.kind == "-":
+                next(kept)
+            else:
+                new_real.append(self._restore(line.text, removed_values, position))
+                new_view.append(line.text)
+        end = position + len(old)
+        if hunk.new_ends_without_newline and end >= len(self.lines):
+            self.final_newline = False
+        elif hunk.old_ends_without_newline and end >= len(self.lines):
+            self.final_newline = True
+        self.lines[position:end] = new_real
+        self.view[position:end] = new_view
+        self.offset += len(new_real) - len(old)
+
+    def _locate(self, hunk: Hunk, old: list[str]) -> int | None:
+        size = len(self.view)
+        expected = max(0, hunk.old_start - 1 + self.offset) if hunk.old_start else None
+        if not old:  # pure insertion: "@@ -5,0 +6,2 @@" inserts after line 5
+            return min(size, max(0, hunk.old_start + self.offset)) if hunk.old_start else size
+        last = size - len(old)
+        if last < 0:
+            return None
+        order = _nearest_first(expected if expected is not None else 0, last)
+        for start in order:
+            if self.view[start:start + len(old)] == old:
+                return start
+        squash = [_squash(line) for line in old]
+        for start in order:
+            if expected is not None and abs(start - expected) > _NEAR_LINES:
+                break
+            if [_squash(line) for line in self.view[start:start + len(old)]] == squash:
+                return start
+        return None
+
+    def _restore(self, text: str, removed: dict[str, list[str]], position: int) -> str:
+        """Put secrets back into an added line that carries markers."""
+        if not MARKER_RE.search(text):
+            return text
+        used: dict[str, int] = {}
+
+        def _value(match: re.Match[str]) -> str:
+            secret_type = match.group(1)
+            n = used.get(secret_type, 0)
+            used[secret_type] = n + 1
+            candidates = removed.get(secret_type, [])
+            if n < len(candidates):
+                return candidates[n]
+            nearby = sorted((abs(line - position), value) for line, t, value in self.secrets if t == secret_type)
+            if nearby:
+                return nearby[0][1]
+            raise _Reject(f"an added line carries a {match.group(0)} marker with no secret to restore")
+
+        return MARKER_RE.sub(_value, text)
+
+    def render(self) -> str:
+        if not self.lines:
+            return ""
+        return self.eol.join(self.lines) + (self.eol if self.final_newline else "")
+
+
+def _marker_values(shown: str, real: str) -> list[tuple[str, str]]:
+    """(type, value) for each marker in a redacted line, read off the real line."""
+    types = MARKER_RE.findall(shown)
+    if not types:
+        return []
+    pattern = "".join(
+        re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(MARKER_RE.split(shown))
+    )
+    match = re.fullmatch(pattern, real, re.DOTALL)
+    if match is None:
+        return []
+    return list(zip(types, match.groups(), strict=True))
+
+
+def _nearest_first(center: int, last: int) -> list[int]:
+    center = min(max(center, 0), last)
+    order = [center]
+    for distance in range(1, last + 1):
+        if center - distance >= 0:
+            order.append(center - distance)
+        if center + distance <= last:
+            order.append(center + distance)
+    return order
+
+
+def _squash(line: str) -> str:
+    return " ".join(line.split())
+
+
+# -- writing and the journal ----------------------------------------------------------
+
+
+def _write_journal(root: Path, changes: Iterable[_Change]) -> Path:
+    base = root / JOURNAL_DIR
+    base.mkdir(parents=True, exist_ok=True)
+    ignore = root / ".repopack" / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    entry = base / stamp
+    suffix = 0
+    while entry.exists():
+        suffix += 1
+        entry = base / f"{stamp}-{suffix}"
+    entry.mkdir()
+    files = []
+    created_dirs: set[str] = set()
+    for number, change in enumerate(changes):
+        item: dict[str, object] = {"path": change.path, "existed": change.previous is not None, "mode": change.mode}
+        if change.previous is not None:
+            blob = f"{number}.bin"
+            (entry / blob).write_bytes(change.previous)
+            item["blob"] = blob
+        files.append(item)
+        parent = change.target.parent
+        while not parent.exists():
+            created_dirs.add(parent.relative_to(root).as_posix())
+            parent = parent.parent
+    manifest = {"version": 1, "root": str(root), "files": files, "created_dirs": sorted(created_dirs)}
+    (entry / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return entry
+
+
+def _write(change: _Change) -> None:
+    if change.new is None:
+        with suppress(FileNotFoundError):
+            change.target.unlink()
+        return
+    _atomic_write(change.target, change.new, change.mode)
+
+
+def _restore(target: Path, previous: bytes | None, mode: int | None) -> None:
+    if previous is None:
+        with suppress(FileNotFoundError):
+            target.unlink()
+    else:
+        _atomic_write(target, previous, mode)
+
+
+def _atomic_write(target: Path, data: bytes, mode: int | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".repopack-tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -1,0 +1,274 @@
+"""A conversation about a repository: the one API the CLI, the TUI, review and the test
+explainer use.
+
+`Session.ask(question)` packs context ranked for the question (redacted), sends it to
+the model with a stable prefix (system prompt, then the packed context, then the
+question) so providers' prompt caches hit, and yields events as the answer streams.
+Follow-up questions append to the history and reuse the first context.  Edits in the
+answer can be applied safely with `Session.apply` and undone with `Session.undo`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex, undo_last
+from repopack.chat.edits import FileEdit, parse_edits
+from repopack.config import Settings
+from repopack.errors import ContextOverflowError, CostLimitError
+from repopack.model.client import ChatEvent, ClientConfig, stream_chat
+from repopack.model.effective import measured_context
+from repopack.model.registry import ModelInfo, default_budget, estimate_cost, lookup_model
+from repopack.model.templates import render_template
+from repopack.pack.fit import MODE_FULL, MODE_SKELETON
+from repopack.pack.pipeline import PackResult, pack_repo
+from repopack.pack.rank import Signals
+from repopack.pack.redaction import Redaction
+from repopack.pack.tokens import get_tokenizer
+from repopack.pack.walk import decode_text, resolve_root
+
+Message = dict[str, str]
+OVERFLOW_SHRINK = 0.6  # after a context-length error, retry once with this share of the budget
+MIN_BUDGET = 2000
+MIN_SHRUNK_BUDGET = 256  # below this not even the prompt header fits
+
+
+def shrunk_budget(budget: int, packed_tokens: int) -> int:
+    """The budget for the one retry after a context-length error.
+
+    Shrinks what was actually packed, not the nominal budget: a small repository packed
+    whole under a million-token budget must still get a smaller second prompt.
+    """
+    return max(MIN_SHRUNK_BUDGET, int(min(budget, packed_tokens) * OVERFLOW_SHRINK))
+
+
+@dataclass(frozen=True)
+class PackedEvent:
+    """The context is ready (sent next, unless this is a dry run)."""
+
+    result: PackResult
+    budget: int
+    estimated_input_tokens: int
+    estimated_cost: float | None
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True)
+class NoticeEvent:
+    """Something the user should know: a retry, a shrink, a fallback."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    input_tokens: int | None
+    output_tokens: int | None
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class EditsEvent:
+    edits: tuple[FileEdit, ...]
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    answer: str
+
+
+Event = PackedEvent | TokenEvent | NoticeEvent | UsageEvent | EditsEvent | DoneEvent
+
+
+@dataclass
+class Session:
+    """One conversation about one repository.  Not thread-safe: one ask at a time."""
+
+    root: Path
+    settings: Settings
+    client_config: ClientConfig | None = None  # resolved lazily: packing needs no model
+    history: list[Message] = field(default_factory=list)
+    last_pack: PackResult | None = None
+    focus: tuple[str, ...] = ()
+    prompts_dir: Path | None = None
+    _hashes: dict[str, str] = field(default_factory=dict, repr=False)
+    _redacted_paths: set[str] = field(default_factory=set, repr=False)
+    _first_turn: tuple[str, bool] | None = field(default=None, repr=False)  # (question, allow_edits)
+
+    @classmethod
+    def open(cls, path: str | Path, settings: Settings, client_config: ClientConfig | None = None) -> Session:
+        prompts = Path(settings.prompts) if settings.prompts else None
+        return cls(resolve_root(path), settings, client_config, prompts_dir=prompts)
+
+    # --- model -------------------------------------------------------------
+    def config(self) -> ClientConfig:
+        if self.client_config is None:
+            self.client_config = ClientConfig.resolve(base_url=self.settings.base_url, model=self.settings.model,
+                                                      timeout=self.settings.timeout)
+        return self.client_config
+
+    @property
+    def model_name(self) -> str:
+        if self.client_config is not None:
+            return self.client_config.model
+        import os
+
+        return self.settings.model or os.environ.get("REPOPACK_MODEL") or "gpt-4.1"
+
+    def model_info(self) -> ModelInfo:
+        return lookup_model(self.model_name, self.settings.window)
+
+    # --- context -----------------------------------------------------------
+    def system_prompt(self) -> str:
+        return render_template("system", self.prompts_dir, repo_name=self.root.name)
+
+    def budget_for(self, question: str) -> int:
+        """The user's budget, or what the model's window leaves after answer, system prompt and question."""
+        if self.settings.budget is not None:
+            return self.settings.budget
+        tok = get_tokenizer(self.settings.encoding)
+        overhead = tok.count(self.system_prompt()) + tok.count(question) + 200
+        info = self.model_info()
+        reserve = min(self.settings.reserve_output, info.max_output)
+        budget = max(MIN_BUDGET, default_budget(info, reserve, overhead))
+        measured = measured_context(self.model_name)
+        if measured is not None:  # `repopack eval needle` found where this model stops finding facts
+            budget = max(MIN_BUDGET, min(budget, measured.usable_budget - overhead))
+        return budget
+
+    def pack(self, question: str, budget: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+             focus: Sequence[str] = ()) -> PackResult:
+        settings = dataclasses.replace(self.settings, budget=budget or self.budget_for(question))
+        signals = Signals(query=question, focus=tuple(focus) or self.focus)
+        result = pack_repo(self.root, settings, signals, progress)
+        self._remember(result)
+        return result
+
+    def _remember(self, result: PackResult) -> None:
+        self.last_pack = result
+        self._redacted_paths = set(result.redactions)
+        self._hashes = {}
+        for d in result.packed.decisions:
+            if d.mode in (MODE_FULL, MODE_SKELETON):
+                try:
+                    self._hashes[d.path] = sha256_hex((self.root / d.path).read_bytes())
+                except OSError:
+                    continue
+
+    def user_message(self, question: str, context: str | None, allow_edits: bool) -> str:
+        return render_template("ask", self.prompts_dir, context=context or "", question=question,
+                               focus=list(self.focus), allow_edits=allow_edits)
+
+    def messages_for(self, question: str, context: str | None, allow_edits: bool) -> list[Message]:
+        if self.history:
+            return [*self.history, {"role": "user", "content": self.user_message(question, None, allow_edits)}]
+        return [{"role": "system", "content": self.system_prompt()},
+                {"role": "user", "content": self.user_message(question, context, allow_edits)}]
+
+    def estimate(self, messages: Sequence[Message]) -> tuple[int, float | None]:
+        tok = get_tokenizer(self.settings.encoding)
+        tokens = sum(tok.count(m["content"]) + 4 for m in messages)
+        info = self.model_info()
+        reserve = min(self.settings.reserve_output, info.max_output)
+        return tokens, estimate_cost(info, tokens, reserve)
+
+    # --- asking ------------------------------------------------------------
+    def ask(self, question: str, *, allow_edits: bool = True, dry_run: bool = False,
+            progress: Callable[[str, int, int], None] | None = None) -> Iterator[Event]:
+        """Pack (first turn), check cost, send, stream; shrink once on context overflow."""
+        budget = self.budget_for(question)
+        first_turn = not self.history
+        result = self.pack(question, budget, progress) if first_turn else self.last_pack
+        for attempt in range(2):
+            context = result.text if (first_turn and result is not None) else None
+            messages = self.messages_for(question, context, allow_edits)
+            tokens, cost = self.estimate(messages)
+            if result is not None and (first_turn or attempt):
+                yield PackedEvent(result, budget, tokens, cost)
+            if dry_run:
+                return
+            max_cost = self.settings.max_cost
+            if max_cost is not None and cost is not None and cost > max_cost:
+                raise CostLimitError(f"estimated cost ${cost:.4f} is above --max-cost ${max_cost:.4f}; "
+                                     f"lower --budget or raise --max-cost")
+            try:
+                yield from self._send(messages, question, context, allow_edits)
+                return
+            except ContextOverflowError:
+                if attempt or not first_turn:
+                    raise
+                budget = shrunk_budget(budget, result.packed.tokens if result is not None else budget)
+                yield NoticeEvent(f"the model rejected the prompt as too long; retrying once with a budget of "
+                                  f"{budget:,} tokens")
+                result = self.pack(question, budget, progress)
+
+    def _send(self, messages: list[Message], question: str, context: str | None,
+              allow_edits: bool) -> Iterator[Event]:
+        notices: list[str] = []
+        parts: list[str] = []
+        usage: ChatEvent | None = None
+        for event in stream_chat(self.config(), messages, on_retry=notices.append):
+            while notices:
+                yield NoticeEvent(notices.pop(0))
+            if event.kind == "text":
+                parts.append(event.text)
+                yield TokenEvent(event.text)
+            else:
+                usage = event
+        answer = "".join(parts)
+        if not self.history:
+            self._first_turn = (question, allow_edits)
+        self.history = [*messages, {"role": "assistant", "content": answer}]
+        info = self.model_info()
+        if usage is not None:
+            cost = estimate_cost(info, usage.input_tokens or 0, usage.output_tokens or 0)
+            yield UsageEvent(usage.input_tokens, usage.output_tokens, cost)
+        else:
+            tok = get_tokenizer(self.settings.encoding)
+            inp = sum(tok.count(m["content"]) for m in messages)
+            out = tok.count(answer)
+            yield UsageEvent(inp, out, estimate_cost(info, inp, out))
+        edits = tuple(parse_edits(answer))
+        if edits:
+            yield EditsEvent(edits)
+        yield DoneEvent(answer)
+
+    # --- edits -------------------------------------------------------------
+    def apply(self, edits: Sequence[FileEdit]) -> ApplyResult:
+        """Apply inside the root only, refusing files changed since they were packed."""
+        return apply_edits(self.root, edits, expected_hashes=self._hashes, redaction_lookup=self._redaction_for)
+
+    def _redaction_for(self, path: str) -> Redaction | None:
+        """The packed file's redaction with its secret values, re-scanned from disk (never cached)."""
+        if path not in self._redacted_paths:
+            return None
+        try:
+            raw = (self.root / path).read_bytes()
+        except OSError:
+            return None
+        from repopack.pack.scan import redact_text
+
+        return redact_text(path, decode_text(raw)[0])
+
+    def undo(self) -> list[str]:
+        return undo_last(self.root)
+
+    def replace_context(self, result: PackResult) -> None:
+        """Carry a new pack for the rest of the conversation (files toggled, focus pinned, budget
+        changed): the first user message is rebuilt around it, the turns after it are kept."""
+        self._remember(result)
+        if len(self.history) >= 2 and self._first_turn is not None:
+            question, allow_edits = self._first_turn
+            self.history[1] = {"role": "user", "content": self.user_message(question, result.text, allow_edits)}
+
+    def reset(self) -> None:
+        self.history = []
+        self.last_pack = None
+        self._first_turn = None

@@ -1,0 +1,85 @@
+"""Why each file is in a pack, at which fidelity, or why it was left out.
+
+The same facts serve `pack --explain` (human lines) and `--manifest FILE` (JSON with a
+hash of the prompt, so CI can diff what a model saw).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+from repopack import __version__
+from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.pack.pipeline import PackResult
+
+_SIGNAL_WORDS = {
+    "lexical": "question words in its text",
+    "names": "question words in its path or names",
+    "mention": "mentioned in question",
+    "focus": "focus/changed file",
+    "graph": "graph neighbour of relevant files",
+    "git": "recently changed",
+}
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    mode: str
+    tokens: int
+    rank: int | None
+    score: float | None
+    reason: str
+    signals: dict[str, float]
+
+
+def _reason(mode: str, signals: dict[str, float], query_present: bool) -> str:
+    top = sorted(((v, k) for k, v in signals.items() if v > 0.005), reverse=True)[:2]
+    why = "; ".join(_SIGNAL_WORDS.get(k, k) for _, k in top) or ("structure" if not query_present else "low match")
+    if mode == MODE_FULL:
+        return f"full: {why}"
+    if mode == MODE_SKELETON:
+        return f"skeleton: {why}"
+    if mode == MODE_PATH:
+        return "path only: budget"
+    return "dropped: budget"
+
+
+def manifest_entries(result: PackResult) -> list[FileEntry]:
+    ranked = {r.path: (i, r) for i, r in enumerate(result.ranking)}
+    query_present = any(r.signals for r in result.ranking)
+    entries = []
+    for d in result.packed.decisions:
+        pos, r = ranked.get(d.path, (None, None))
+        signals = {k: round(v, 4) for k, v in (r.signals if r else {}).items()}
+        entries.append(FileEntry(d.path, d.mode, d.tokens, pos, round(r.score, 6) if r else None,
+                                 _reason(d.mode, signals, query_present), signals))
+    for s in result.walk.skipped:
+        entries.append(FileEntry(s.path, "skipped", 0, None, None, f"skipped: {s.reason}", {}))
+    return entries
+
+
+def build_manifest(result: PackResult) -> dict:
+    packed = result.packed
+    return {
+        "repopack": __version__,
+        "repository": result.root.name,
+        "encoding": result.tokenizer.name,
+        "budget": packed.budget,
+        "tokens": packed.tokens,
+        "sha256": hashlib.sha256(packed.text.encode("utf-8")).hexdigest(),
+        "format": packed.document.fmt,
+        "counts": {m: len(packed.by_mode(m)) for m in (MODE_FULL, MODE_SKELETON, MODE_PATH, MODE_DROPPED)},
+        "secrets": [{"path": f.path, "line": f.line, "type": f.type} for f in result.findings],
+        "files": [asdict(e) for e in manifest_entries(result)],
+    }
+
+
+def explain_lines(result: PackResult) -> list[str]:
+    lines = []
+    for e in manifest_entries(result):
+        rank = f"#{e.rank + 1}" if e.rank is not None else "-"
+        tokens = f"{e.tokens:>7,}" if e.tokens else " " * 7
+        lines.append(f"{rank:>6} {e.mode:<8} {tokens}  {e.path}  ({e.reason})")
+    return lines

@@ -1,0 +1,305 @@
+"""Wire the stages: walk → redact → index (count, parse) → rank → skeleton → fit → render.
+
+`pack_repo` is the one entry point the CLI, the TUI, the session and review use.  Secrets
+are redacted per file *before* counting, so token counts (and the budget guarantee) are
+for the text that is actually rendered and sent.  Without a budget and without signals
+every file goes in whole, so nothing is parsed: ranking only matters when choosing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repopack.config import Settings
+from repopack.errors import RepoError
+from repopack.pack import reuse as reuse_store
+from repopack.pack.cache import Cache
+from repopack.pack.fit import Candidate, Packed, fit_files
+from repopack.pack.index import MemoTokenizer, RepoIndex, build_index, count_tokens
+from repopack.pack.rank import RankedFile, Signals, prior, rank_files, structural_order
+from repopack.pack.redaction import Redaction, SecretFinding
+from repopack.pack.tokens import Tokenizer, get_tokenizer
+from repopack.pack.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
+
+Progress = Callable[[str, int, int], None]
+SKELETON_HORIZON = 4  # skeletons are prepared for ranked files worth this many budgets of full text
+
+
+@dataclass(frozen=True)
+class PackResult:
+    root: Path
+    packed: Packed
+    walk: WalkResult
+    tokenizer: Tokenizer
+    ranking: tuple[RankedFile, ...]
+    findings: tuple[SecretFinding, ...] = ()
+    redactions: Mapping[str, Redaction] = field(default_factory=dict, repr=False)
+    file_tokens: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    reuse_key: tuple[str, str] | None = None  # set by pack_repo(reuse=True): see reuse.remember
+
+    @property
+    def text(self) -> str:
+        return self.packed.text
+
+
+def walk_rules(settings: Settings) -> WalkRules:
+    return WalkRules(include=settings.include, exclude=settings.exclude, max_file_bytes=settings.max_file_bytes,
+                     default_excludes=settings.default_excludes, include_sensitive=settings.include_sensitive)
+
+
+def changed_files(root: Path, base: str) -> tuple[str, ...]:
+    """Files that differ from `base` in the work tree (committed or not), plus untracked ones."""
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise RepoError(f"--diff needs git: {exc}") from None
+        if out.returncode != 0:
+            detail = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git failed"
+            raise RepoError(f"--diff {base}: {detail}")
+        return out.stdout
+
+    names = git("diff", "--name-only", "--relative", base, "--").split("\n")
+    names += git("ls-files", "--others", "--exclude-standard").split("\n")
+    return tuple(sorted({n for n in names if n}))
+
+
+Verdict = tuple[str, tuple[SecretFinding, ...]] | bool  # True: clean; else (redacted text, findings)
+CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in helper processes
+HELPER_MIN_FILES = 1500  # start helpers (speculatively, before reading) only for trees this big
+
+
+class ScanHelpers:
+    """Two helper processes for secret scanning, started before the walk so their start-up
+    (a fresh interpreter importing detect-secrets) overlaps reading the files."""
+
+    def __init__(self, workers: int = 2) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from repopack.pack.scan import warm_up
+
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.workers = workers
+        for _ in range(workers):
+            self.pool.submit(warm_up)
+
+    @classmethod
+    def maybe_start(cls, n_files: int) -> ScanHelpers | None:
+        if n_files < HELPER_MIN_FILES:
+            return None
+        try:
+            return cls()
+        except (OSError, RuntimeError, ImportError):
+            return None  # no helper processes here: scan in this one
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Scan:
+    """Secret scanning of the files the cache has no verdict for.
+
+    A big scan runs in helper processes, so that it overlaps with token counting in this
+    one (both are CPU-bound and the scanner is pure Python: threads would only take turns).
+    """
+
+    def __init__(self, files: tuple[SourceFile, ...], cache: Cache, helpers: ScanHelpers | None = None) -> None:
+        self.files = files
+        self.cache = cache
+        self.ns = Cache.namespace("redacted", 1)
+        self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files])
+        self.todo = list({f.digest: f for f in files if f.digest not in self.known}.values())
+        self._futures: list = []
+        big = sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS
+        if big and helpers is None:
+            helpers = ScanHelpers.maybe_start(HELPER_MIN_FILES)  # not started early: start now
+        self._helpers = helpers
+        if big and helpers is not None:
+            from repopack.pack.scan import scan_many
+
+            try:
+                self._futures = [helpers.pool.submit(scan_many, [(f.path, f.text) for f in part])
+                                 for part in _split(self.todo, helpers.workers)]
+            except RuntimeError:
+                self._futures = []
+
+    def result(self) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
+        verdicts: list[Verdict] | None = None
+        if self._futures:
+            try:
+                verdicts = [v for future in self._futures for v in future.result()]
+            except Exception:  # noqa: BLE001 - a broken helper must not mean an unredacted pack
+                verdicts = None
+        if self._helpers is not None:
+            self._helpers.close()
+        if verdicts is None:
+            from repopack.pack.scan import scan_many  # detect-secrets loads only when something is new
+
+            verdicts = scan_many([(f.path, f.text) for f in self.todo])
+        fresh = {f.digest: v for f, v in zip(self.todo, verdicts, strict=True)}
+        self.cache.put_many(self.ns, fresh)
+        known = {**self.known, **fresh}
+        out: list[SourceFile] = []
+        redactions: dict[str, Redaction] = {}
+        for f in self.files:
+            verdict = known[f.digest]
+            if verdict is True:
+                out.append(f)
+                continue
+            text, findings = verdict  # type: ignore[misc]
+            findings = tuple(dataclasses.replace(x, path=f.path) if x.path != f.path else x for x in findings)
+            redactions[f.path] = Redaction(text, findings)
+            out.append(dataclasses.replace(f, text=text, digest=f.digest + "-r"))
+        return tuple(out), redactions
+
+
+def _split(files: list[SourceFile], parts: int) -> list[list[SourceFile]]:
+    """Contiguous slices of about equal text size (keeps verdicts in order)."""
+    total = sum(len(f.text) for f in files) or 1
+    out: list[list[SourceFile]] = [[] for _ in range(parts)]
+    done = 0
+    for f in files:
+        out[min(parts - 1, done * parts // total)].append(f)
+        done += len(f.text)
+    return [p for p in out if p]
+
+
+def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
+    """Redact secrets file by file, with verdicts cached by content.
+
+    The cache keeps the redacted text and the findings (file:line and type), never the
+    secret values: a Redaction loaded from it has no values, and code that must restore
+    a secret (apply) re-scans that one file with `redact_text`.
+    """
+    return _Scan(files, cache).result()
+
+
+def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None) -> list[Candidate]:
+    order = [index.position[r.path] for r in ranking]
+    skeletons: dict[int, tuple[str, int]] = {}
+    if budget is not None:
+        horizon, spent = SKELETON_HORIZON * budget, 0
+        wanted: list[int] = []
+        for i in order:
+            if spent > horizon and len(wanted) >= 30:
+                break
+            spent += index.tokens[i]
+            wanted.append(i)
+        has_defs = index.has_definitions(wanted)
+        skeletons = index.skeletons([i for i in wanted if has_defs[i]])
+    cands = []
+    for r, i in zip(ranking, order, strict=True):
+        f = index.files[i]
+        skel = skeletons.get(i)
+        # A skeleton that saves little is not worth the lost detail.
+        if skel is not None and skel[1] > 0.8 * index.tokens[i]:
+            skel = None
+        cands.append(Candidate(f.path, f.language, index.body(i), index.tokens[i], r.score,
+                               skel[0] if skel else None, skel[1] if skel else None))
+    return cands
+
+
+def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = None,
+              progress: Progress | None = None, diff_base: str | None = None,
+              reuse: bool = False) -> PackResult:
+    """Pack a repository.  `reuse`: return the stored result of an identical earlier pack of an
+    unchanged tree (its walk has no file texts: for callers that only report, like the CLI); a fresh
+    result then carries the key for `reuse.remember`, called once its text is written."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    root = resolve_root(path)
+    signals = signals or Signals()
+    if diff_base:
+        signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
+    rules = walk_rules(settings)
+    listed = list_candidates(root, rules)
+    packed_before = False
+    reuse_key = None
+    if reuse and settings.cache:
+        with Cache() as cache:
+            earlier, packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
+        if isinstance(earlier, PackResult):
+            return dataclasses.replace(earlier, tokenizer=get_tokenizer(settings.encoding), timings={"reused": 0.0})
+    # Helpers start before reading only when most files are likely new to the cache.
+    helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact and not packed_before else None
+    try:
+        walked = walk_repo(root, rules, listed, progress)
+    except BaseException:
+        if helpers is not None:
+            helpers.close()
+        raise
+    lap("walk")
+    if not walked.files:
+        if helpers is not None:
+            helpers.close()
+        reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
+        raise RepoError(f"nothing to pack in {root}: {reason}")
+
+    tokenizer = get_tokenizer(settings.encoding)
+    with Cache(enabled=settings.cache) as cache:
+        scan = _Scan(walked.files, cache, helpers) if settings.redact else None
+        # Raw texts are counted while a big secret scan runs in its helper process; files the
+        # scan redacts are counted again (by their new content) when the index is built.
+        count_tokens(walked.files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)
+        files, redactions = scan.result() if scan else (walked.files, {})
+        lap("redact")
+        needs_ranking = settings.budget is not None or not signals.empty
+        index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)
+        lap("index")
+        ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
+        lap("rank")
+        cands = _candidates(index, ranking, settings.budget)
+        packed = fit_files(cands, settings.budget, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
+                           repo_name=root.name, fmt=settings.format, order=settings.order, query=signals.query)
+        lap("fit")
+        findings = tuple(f for r in redactions.values() for f in r.findings)
+        result = PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
+                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key)
+    return result
+
+
+def index_repo(path: str | Path, settings: Settings, *,
+               progress: Progress | None = None) -> tuple[Path, WalkResult, RepoIndex]:
+    """Walk and index without redaction: for local ranking and maps, where nothing leaves the machine.
+
+    The index keeps its cache handle; it reconnects on demand and the caller may close it.
+    """
+    root = resolve_root(path)
+    walked = walk_repo(root, walk_rules(settings))
+    if not walked.files:
+        raise RepoError(f"nothing to rank in {root}: no packable files")
+    cache = Cache(enabled=settings.cache)
+    index = build_index(walked.files, get_tokenizer(settings.encoding), cache, progress=progress)
+    return root, walked, index
+
+
+def rank_repo(path: str | Path, settings: Settings, signals: Signals, diff_base: str | None = None,
+              progress: Progress | None = None) -> list[RankedFile]:
+    root, _walked, index = index_repo(path, settings, progress=progress)
+    if diff_base:
+        signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base))
+    try:
+        return rank_files(index, signals, root)
+    finally:
+        index.cache.close()
+
+
+def _structural_ranking(index: RepoIndex) -> list[RankedFile]:
+    order = structural_order(list(index.paths))
+    n = len(order)
+    by_path = {f.path: f for f in index.files}
+    return [RankedFile(p, (n - r) / n * prior(p, by_path[p].language), {}) for r, p in enumerate(order)]

@@ -1,0 +1,341 @@
+"""Review a change with the whole repository as context: diff → context → findings → placement.
+
+A review reads the diff itself, the changed files in full, and the change's impact set:
+files that use a definition the change touched (callers) and files that define what
+the changed lines use (callees), found in the dependency graph and ranked with the
+changed files as focus.  Everything is fitted to one token budget; when the diff alone
+is too big, the diffs of the highest-ranked (and smaller) files go first and the rest
+are listed as not read.  The model answers with JSON findings validated against a
+schema (one retry with the error, then a clear failure), and each finding is placed on
+a line the change added, or moved into the summary when it is not on one
+(`repopack.review.findings`).  Posting and output formats live in `repopack.review.report`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repopack.chat.session import Session
+from repopack.config import Settings
+from repopack.errors import RepoError, ReviewError
+from repopack.model.client import ClientConfig, complete_chat
+from repopack.model.templates import render_template
+from repopack.pack.fit import MODE_FULL, MODE_SKELETON
+from repopack.pack.graph import MAX_DEFINERS
+from repopack.pack.index import RepoIndex
+from repopack.pack.pipeline import PackResult, index_repo, pack_repo
+from repopack.pack.rank import Signals, rank_files
+from repopack.pack.scan import redact_text
+from repopack.review.findings import (
+    SEVERITIES,
+    FileDiff,
+    Finding,
+    InvalidReview,
+    ModelReview,
+    Placed,
+    parse_diff,
+    parse_review,
+    place_findings,
+)
+
+DIFF_SHARE = 0.5  # the diff may take at most this share of the budget; the rest is repository context
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+Progress = Callable[[str, int, int], None]
+
+
+# --- what is reviewed --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewTarget:
+    title: str
+    description: str
+    diff: str
+    base: str
+    head: str
+    pr: int | None = None
+    url: str = ""
+
+
+def _git(root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RepoError(f"review needs git: {exc}") from None
+    if out.returncode not in ok:
+        detail = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git failed"
+        raise RepoError(f"git {args[0]}: {detail}")
+    return out.stdout
+
+
+def git_head(root: Path) -> str | None:
+    try:
+        return _git(root, "rev-parse", "HEAD").strip()
+    except RepoError:
+        return None
+
+
+@contextmanager
+def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tuple[ReviewTarget, Path]]:
+    """The change from merge-base(base, head) to head (default: the work tree, untracked files included).
+
+    Yields the target and the directory whose files are the change's new side: the
+    repository itself, or an extracted copy of `head` when that is not what is checked out.
+    """
+    head_ref = head or "HEAD"
+    merge_base = _git(root, "merge-base", base, head_ref).strip()
+    subjects = _git(root, "log", "--format=- %s", f"{merge_base}..{head_ref}").strip()
+    diff_args = ("diff", "--no-color", "--no-ext-diff", "--relative", "-M")
+    if head is None:
+        diff = _git(root, *diff_args, merge_base)
+        for name in filter(None, _git(root, "ls-files", "--others", "--exclude-standard", "-z").split("\0")):
+            diff += _git(root, "diff", "--no-color", "--no-ext-diff", "--no-index", "--", "/dev/null", name,
+                         ok=(0, 1))
+        title = f"changes since {base}"
+    else:
+        diff = _git(root, *diff_args, merge_base, head)
+        title = f"{base}...{head}"
+    target = ReviewTarget(title, subjects, diff, merge_base, head or "working tree")
+    head_sha = _git(root, "rev-parse", head_ref).strip() if head else None
+    clean = not _git(root, "status", "--porcelain", "--untracked-files=no").strip()
+    if head is None or (head_sha == git_head(root) and clean):
+        yield target, root
+        return
+    with tempfile.TemporaryDirectory(prefix="repopack-review-") as tmp:
+        copy = Path(tmp) / root.name  # the same name: prompts mention the repository by it
+        copy.mkdir()
+        archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", head_sha or head],
+                                 capture_output=True, timeout=300)
+        if archive.returncode != 0:
+            raise RepoError(f"git archive {head}: {archive.stderr.decode(errors='replace').strip()}")
+        subprocess.run(["tar", "-x", "-C", str(copy)], input=archive.stdout, check=True, capture_output=True)
+        yield target, copy
+
+
+# --- context -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContextFile:
+    path: str
+    mode: str  # full | skeleton
+    reason: str  # "changed", "calls scale", "defines helper", "ranked"
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    pack: PackResult
+    diffs: tuple[FileDiff, ...]
+    diff_text: str  # the redacted diff that was sent
+    omitted: tuple[FileDiff, ...]  # diffs left out for the budget
+    files: tuple[ContextFile, ...]  # what the model read besides the diff, best first
+    budget: int
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return tuple(d.path for d in self.diffs)
+
+    @property
+    def also_read(self) -> tuple[ContextFile, ...]:
+        changed = set(self.changed)
+        return tuple(f for f in self.files if f.path not in changed)
+
+    @property
+    def not_read(self) -> tuple[str, ...]:
+        """Changed files whose diff was left out or whose new version was not read in full."""
+        full = {f.path for f in self.files if f.mode == MODE_FULL}
+        omitted = {d.path for d in self.omitted}
+        return tuple(d.path for d in self.diffs
+                     if d.path in omitted or (d.status != "removed" and d.path not in full))
+
+
+def changed_definitions(index: RepoIndex, diffs: Sequence[FileDiff]) -> dict[str, set[str]]:
+    """Names defined in each changed file whose definition overlaps a changed line."""
+    out: dict[str, set[str]] = {}
+    assert index.symbols is not None
+    for d in diffs:
+        i = index.position.get(d.path)
+        if i is None:
+            continue
+        touched = set(d.added) or {first for first, _ in d.hunks}
+        names = {s.name for s in index.symbols[i].defs
+                 if s.kind != "module" and any(s.line <= n <= s.end_line for n in touched)}
+        if names:
+            out[d.path] = names
+    return out
+
+
+def impact_set(index: RepoIndex, diffs: Sequence[FileDiff], limit: int = 30) -> dict[str, list[str]]:
+    """Callers of the changed definitions and definers of what the added lines use -> reasons."""
+    assert index.symbols is not None
+    changed = {d.path for d in diffs}
+    definers = index.graph.definers
+    reasons: dict[str, list[str]] = {}
+
+    def add(path: str, reason: str) -> None:
+        if path not in changed and reason not in reasons.setdefault(path, []):
+            reasons[path].append(reason)
+
+    defined = changed_definitions(index, diffs)
+    names = {n for group in defined.values() for n in group if len(n) >= 3}
+    for j, fs in enumerate(index.symbols):
+        used = names.intersection(name for name, _count in fs.refs)
+        for name in sorted(used):
+            if 0 < len(definers.get(name, ())) <= MAX_DEFINERS:
+                add(index.paths[j], f"uses {name}")
+    for d in diffs:
+        new_lines = [line[1:] for line in d.text.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        for name in sorted(set(_IDENT.findall("\n".join(new_lines)))):
+            files = definers.get(name, ())
+            if 0 < len(files) <= 3:
+                for j in files:
+                    add(index.paths[j], f"defines {name}")
+    ranked = sorted(reasons.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return dict(ranked[:limit])
+
+
+def _redacted_diff(diffs: Sequence[FileDiff]) -> dict[str, str]:
+    return {d.path: redact_text(d.path, d.text).text for d in diffs}
+
+
+def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: int,
+                  progress: Progress | None = None) -> ReviewContext:
+    """Choose the diffs and the repository context for one review: together at most `budget` tokens."""
+    diffs = parse_diff(target.diff)
+    if not diffs:
+        raise ReviewError(f"nothing to review: the diff {target.base}..{target.head} is empty")
+    settings = dataclasses.replace(settings, line_numbers=True)
+    _root, _walked, index = index_repo(root, settings, progress=progress)
+    impact = impact_set(index, diffs)
+    defined = changed_definitions(index, diffs)
+    names = sorted({n for group in defined.values() for n in group})
+    query = "\n".join(filter(None, [target.title, target.description, " ".join(names)]))
+    # Callers come up through the changed names in the query, callees through the graph.
+    signals = Signals(query=query or None, changed=tuple(d.path for d in diffs if d.status != "removed"))
+    scores = {r.path: r.score for r in rank_files(index, signals, root)}
+
+    tokenizer = index.tokenizer
+    texts = _redacted_diff(diffs)
+    cost = dict(zip(texts, tokenizer.count_many(list(texts.values())), strict=True))
+    room = budget
+    diff_room = int(room * DIFF_SHARE)
+    chosen: list[FileDiff] = []
+    omitted: list[FileDiff] = []
+    if sum(cost.values()) <= diff_room:
+        chosen = list(diffs)
+    else:
+        spent = 0
+        for d in sorted(diffs, key=lambda d: (-scores.get(d.path, 0.0), cost[d.path], d.path)):
+            if spent + cost[d.path] <= diff_room:
+                chosen.append(d)
+                spent += cost[d.path]
+            else:
+                omitted.append(d)
+        chosen.sort(key=lambda d: diffs.index(d))
+    diff_text = "".join(texts[d.path] for d in chosen)
+    context_budget = room - sum(cost[d.path] for d in chosen)
+    pack = pack_repo(root, dataclasses.replace(settings, budget=context_budget), signals, progress)
+    changed = {d.path for d in diffs}
+    files = []
+    for decision in sorted(pack.packed.decisions, key=lambda d: d.rank):
+        if decision.mode not in (MODE_FULL, MODE_SKELETON):
+            continue
+        if decision.path in changed:
+            reason = "changed"
+        elif decision.path in impact:
+            reason = ", ".join(impact[decision.path][:3])
+        else:
+            reason = "ranked"
+        files.append(ContextFile(decision.path, decision.mode, reason))
+    return ReviewContext(pack, tuple(diffs), diff_text, tuple(omitted), tuple(files), budget)
+
+
+# --- asking ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewRequest:
+    messages: list[dict[str, str]]
+    context: ReviewContext
+
+
+def review_prompt(session: Session, target: ReviewTarget, context_text: str, diff_text: str,
+                  omitted: Sequence[FileDiff] = ()) -> str:
+    return render_template("review", session.prompts_dir, context=context_text, diff=diff_text,
+                           title=redact_text("title", target.title).text,
+                           description=redact_text("description", target.description).text,
+                           omitted=[f"{d.path} (+{d.additions} -{d.deletions})" for d in omitted])
+
+
+def prepare(session: Session, target: ReviewTarget, progress: Progress | None = None) -> ReviewRequest:
+    """Pack the review's context under the budget and build the messages."""
+    system = session.system_prompt()
+    # --budget is for the diff plus the repository context; without it, what the window leaves.
+    budget = session.budget_for(review_prompt(session, target, "", ""))
+    context = build_context(session.root, session.settings, target, budget, progress)
+    user = review_prompt(session, target, context.pack.text, context.diff_text, context.omitted)
+    return ReviewRequest([{"role": "system", "content": system}, {"role": "user", "content": user}], context)
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    review: ModelReview
+    attempts: int
+    input_tokens: int | None
+    output_tokens: int | None
+    notices: tuple[str, ...] = field(default=())
+
+
+def ask_for_review(config: ClientConfig, messages: Sequence[dict[str, str]]) -> ModelAnswer:
+    """Ask; on a reply that is not valid review JSON, ask once more with the error, then fail."""
+    notices: list[str] = []
+    history = list(messages)
+    tokens_in = tokens_out = 0
+    for attempt in (1, 2):
+        result = complete_chat(config, history, on_retry=notices.append, temperature=0)
+        tokens_in += result.input_tokens or 0
+        tokens_out += result.output_tokens or 0
+        try:
+            review = parse_review(result.text)
+        except InvalidReview as exc:
+            if attempt == 2:
+                raise ReviewError(f"the model's reply was not valid review JSON twice ({exc}); try another model "
+                                  f"or a smaller --budget") from None
+            notices.append(f"the model's reply was not valid review JSON ({exc}); asking once more")
+            history += [{"role": "assistant", "content": result.text},
+                        {"role": "user", "content": f"That reply could not be used: {exc}. Reply again with only "
+                                                    f"the JSON object described above: no prose, no code fence."}]
+            continue
+        return ModelAnswer(review, attempt, tokens_in or None, tokens_out or None, tuple(notices))
+    raise AssertionError("unreachable")
+
+
+# --- the whole review ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewResult:
+    target: ReviewTarget
+    context: ReviewContext
+    summary: str
+    placed: tuple[Placed, ...]
+    model: str
+    answer: ModelAnswer | None = None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(p.finding for p in self.placed)
+
+    def at_or_above(self, severity: str) -> list[Finding]:
+        worst = SEVERITIES.index(severity)
+        return [f for f in self.findings if SEVERITIES.index(f.severity) <= worst]
+
+
+def run_review(session: Session, target: ReviewTarget, progress: Progress | None = None,
+               on_notice: Callable[[str], None] | None = None) -> ReviewResult:
+    request = prepare(session, target, progress)
+    answer = ask_for_review(session.config(), request.messages)
+    for notice in answer.notices:
+        if on_notice is not None:
+            on_notice(notice)
+    placed = place_findings(answer.review.findings, request.context.diffs)
+    return ReviewResult(target, request.context, answer.review.summary, tuple(placed), session.config().model, answer)
