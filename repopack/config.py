@@ -9,31 +9,33 @@ API keys are never read from config files (only from the environment or a flag).
 from __future__ import annotations
 
 import dataclasses
-import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from repopack.errors import ConfigError
-from repopack.pack.render import FORMATS
+from repopack.choices import Format, Order
+from repopack.errors import ConfigError, UsageError
+from repopack.util.env import env
+from repopack.util.limits import MAX_FILE_BYTES
 from repopack.util.paths import config_dir
 
-ORDERS = ("relevance-last", "relevance-first", "path")
+DEFAULT_MODEL = "gpt-4.1"  # what a command talks to when nothing names a model
+DEFAULT_TIMEOUT = 120.0  # seconds per model request
 
 
 @dataclass(frozen=True)
 class Settings:
     budget: int | None = None  # token budget for the rendered prompt; None packs everything
-    format: str = "xml"  # xml | markdown | plain
+    format: Format = Format.XML  # how the prompt is rendered: xml | markdown | plain
     include: tuple[str, ...] = ()  # gitignore-style globs; when set, only matching files are packed
     exclude: tuple[str, ...] = ()  # gitignore-style globs that are never packed
     encoding: str | None = None  # tiktoken encoding; default o200k_base with offline fallback
-    max_file_bytes: int = 1_000_000  # larger files are skipped and listed
+    max_file_bytes: int = MAX_FILE_BYTES  # larger files are skipped and listed
     default_excludes: bool = True  # node_modules, virtualenvs, build output, lock files, minified bundles
     include_sensitive: bool = False  # pack .env, *.pem, id_rsa ... (still redacted)
     line_numbers: bool = False  # prefix full files with line numbers
-    order: str = "relevance-last"  # where the most relevant files go: relevance-last | relevance-first | path
+    order: Order = Order.RELEVANCE_LAST  # where the most relevant files go: relevance-last | relevance-first | path
     redact: bool = True  # redact secrets before any output or model call
     cache: bool = True  # use the on-disk cache of symbols and token counts
     model: str | None = None  # model name, e.g. gpt-4.1
@@ -41,12 +43,13 @@ class Settings:
     window: int | None = None  # context window override for unknown/local models
     reserve_output: int = 8192  # tokens kept free for the answer
     max_cost: float | None = None  # refuse to send when the estimate is higher (USD)
-    timeout: float = 120.0  # seconds per model request
+    timeout: float = DEFAULT_TIMEOUT  # seconds per model request
     prompts: str | None = None  # directory of user prompt templates overriding the shipped ones
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 _TUPLES = {"include", "exclude"}
+_CHOICES: dict[str, type[Format] | type[Order]] = {"format": Format, "order": Order}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -79,16 +82,17 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return float(value)
         if not isinstance(value, str):
             raise TypeError
+        if name in _CHOICES:
+            choice = _CHOICES[name]
+            if value not in tuple(choice):
+                raise ConfigError(f"{source}: unknown {name} {value!r}; choose one of {', '.join(tuple(choice))}")
+            return choice(value)
         return value
     except (TypeError, ValueError):
         raise ConfigError(f"{source}: bad value for {name!r}: {value!r} (expected {ftype})") from None
 
 
 def _validate(settings: Settings) -> Settings:
-    if settings.format not in FORMATS:
-        raise ConfigError(f"unknown format {settings.format!r}; choose one of {', '.join(FORMATS)}")
-    if settings.order not in ORDERS:
-        raise ConfigError(f"unknown order {settings.order!r}; choose one of {', '.join(ORDERS)}")
     if settings.budget is not None and settings.budget <= 0:
         raise ConfigError(f"budget must be a positive number of tokens, got {settings.budget}")
     if settings.max_file_bytes <= 0:
@@ -138,9 +142,9 @@ def repo_config(root: Path) -> tuple[dict[str, Any], str] | None:
 def env_config() -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in _FIELDS:
-        env = os.environ.get("REPOPACK_" + name.upper())
-        if env is not None and env != "":
-            values[name] = env
+        value = env(name)
+        if value is not None:
+            values[name] = value
     return values
 
 
@@ -157,3 +161,26 @@ def load_settings(root: Path | None, flags: dict[str, Any] | None = None) -> Set
     if flags:
         settings = merge(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
     return _validate(settings)
+
+
+def parse_budget(value: str | None, model: str | None = None, window: int | None = None) -> int | None:
+    """'20000', '20k', '1.5m' -> tokens; 'auto' -> the model's measured effective context (else its window)."""
+    if value is None:
+        return None
+    text = value.strip().lower().replace("_", "").replace(",", "")
+    if text == "auto":
+        from repopack.model.effective import auto_budget
+
+        return auto_budget(model, window=window).tokens
+    mult = 1
+    if text.endswith("k"):
+        mult, text = 1000, text[:-1]
+    elif text.endswith("m"):
+        mult, text = 1_000_000, text[:-1]
+    try:
+        tokens = int(float(text) * mult)
+    except ValueError:
+        raise UsageError(f"--budget takes a number of tokens like 20000 or 32k, got {value!r}") from None
+    if tokens <= 0:
+        raise UsageError(f"--budget must be positive, got {value!r}")
+    return tokens

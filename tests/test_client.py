@@ -5,21 +5,8 @@ from __future__ import annotations
 import pytest
 from support.fake_openai import FakeOpenAI
 
-from repopack.errors import (
-    AuthError,
-    ContextOverflowError,
-    ModelError,
-    NoModelConfiguredError,
-    RateLimitError,
-)
-from repopack.model.client import (
-    LOCAL_DUMMY_KEY,
-    ChatEvent,
-    ClientConfig,
-    RetryPolicy,
-    complete_chat,
-    stream_chat,
-)
+from repopack.errors import AuthError, ContextOverflowError, ModelError, NoModelConfiguredError, RateLimitError
+from repopack.model.client import LOCAL_DUMMY_KEY, ChatEvent, ClientConfig, RetryPolicy, complete_chat, stream_chat
 
 FAST = RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.05, max_total_wait=1.0)
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]

@@ -33,7 +33,7 @@ def test_every_template_renders() -> None:
 def test_review_template_asks_for_json_findings() -> None:
     text = render_template("review", context="C", diff="-a\n+b", title="Fix")
     assert 'Review the following change "Fix".' in text
-    assert '"findings": [' in text and '"severity": "error | warning | info"' in text
+    assert '"findings": [' in text and '"severity": "high | medium | low"' in text
 
 
 def test_user_directory_overrides_per_file(tmp_path: Path) -> None:

@@ -11,14 +11,15 @@ opened on first use, in a worker, so the first screen does not wait for it.
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repopack.config import Settings
+from repopack.config import DEFAULT_MODEL, Settings
 from repopack.errors import NoModelConfiguredError, UsageError
+from repopack.util.env import env
+from repopack.util.progress import Progress
 
 from .state import (
     ContextView,
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from repopack.chat.session import Event, Session
     from repopack.pack.pipeline import PackResult
 
-Progress = Callable[[str, int, int], None]
-FALLBACK_MODEL = "gpt-4.1"  # what Session.model_name says when nothing names a model
 
 NO_MODEL_HELP = """\
 **No model endpoint is configured**, so questions cannot be sent yet; the context on the left is live.
@@ -86,7 +85,7 @@ class Controller:
     def model_name(self) -> str:
         if self._session is not None:
             return self._session.model_name
-        return self.model or os.environ.get("REPOPACK_MODEL") or FALLBACK_MODEL
+        return self.model or env("model") or DEFAULT_MODEL
 
     @property
     def in_conversation(self) -> bool:

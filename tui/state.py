@@ -12,14 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.choices import Mode
 from repopack.pack.walk import SKIP_EXCLUDED
 
 if TYPE_CHECKING:
     from repopack.pack.pipeline import PackResult
 
 STATE_EXCLUDED = "excluded"
-STATES = (MODE_FULL, MODE_SKELETON, MODE_PATH, MODE_DROPPED, STATE_EXCLUDED)
+STATES = (Mode.FULL, Mode.SKELETON, Mode.PATH, Mode.DROPPED, STATE_EXCLUDED)
 _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 
 
@@ -67,7 +67,7 @@ class ContextView:
             for folder in ancestors(row.path):
                 entry = totals.setdefault(folder, [0, 0, 0])
                 entry[0] += row.tokens
-                entry[1] += row.state in (MODE_FULL, MODE_SKELETON)
+                entry[1] += row.state in (Mode.FULL, Mode.SKELETON)
                 entry[2] += 1
         return {k: (v[0], v[1], v[2]) for k, v in totals.items()}
 
@@ -136,7 +136,7 @@ def view_from_pack(result: PackResult, window: int, memory: TokenMemory, pinned:
     memory.update(result)
     rows: dict[str, FileRow] = {}
     for d in result.packed.decisions:
-        rows[d.path] = FileRow(d.path, d.mode, d.tokens if d.mode in (MODE_FULL, MODE_SKELETON) else 0,
+        rows[d.path] = FileRow(d.path, d.mode, d.tokens if d.mode in (Mode.FULL, Mode.SKELETON) else 0,
                                memory.tokens.get(d.path))
     config_excluded = set()
     for skipped in result.walk.skipped:
@@ -159,7 +159,7 @@ def estimate_after_toggle(view: ContextView, excluded: frozenset[str]) -> Contex
             rows[path] = FileRow(path, STATE_EXCLUDED, 0, row.full_tokens)
         elif not now_out and row.state == STATE_EXCLUDED and path not in view.config_excluded:
             used += row.full_tokens or 0
-            rows[path] = FileRow(path, MODE_FULL, row.full_tokens or 0, row.full_tokens)
+            rows[path] = FileRow(path, Mode.FULL, row.full_tokens or 0, row.full_tokens)
     limit = view.meter.budget
     used = max(0, min(used, limit) if limit else used)
     meter = Meter(used, view.meter.budget, view.meter.window, estimated=True)

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from repopack.chat.edits import FileEdit, Hunk
 from repopack.errors import ApplyError, NothingToUndoError
 from repopack.pack.redaction import MARKER_RE, Redaction, restore_secrets
+from repopack.util.fs import atomic_write
 
 JOURNAL_DIR = PurePosixPath(".repopack/undo")
 _FORBIDDEN_PARTS = {".git", ".repopack"}
@@ -416,7 +415,7 @@ def _write(change: _Change) -> None:
         with suppress(FileNotFoundError):
             change.target.unlink()
         return
-    _atomic_write(change.target, change.new, change.mode)
+    atomic_write(change.target, change.new, change.mode)
 
 
 def _restore(target: Path, previous: bytes | None, mode: int | None) -> None:
@@ -424,24 +423,4 @@ def _restore(target: Path, previous: bytes | None, mode: int | None) -> None:
         with suppress(FileNotFoundError):
             target.unlink()
     else:
-        _atomic_write(target, previous, mode)
-
-
-def _atomic_write(target: Path, data: bytes, mode: int | None) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".repopack-tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
+        atomic_write(target, previous, mode)

@@ -308,3 +308,17 @@ def _git_header_paths(line: str) -> tuple[str | None, str | None]:
     if len(parts) == 2:
         return parts[0], parts[1]
     return None, None
+
+
+def edit_summary(edit: FileEdit) -> str:
+    """'pyapp/billing.py (+2 -1)', with 'new file' / 'deleted' / 'renamed from' when so."""
+    added = sum(1 for h in edit.hunks for line in h.lines if line.kind == "+")
+    removed = sum(1 for h in edit.hunks for line in h.lines if line.kind == "-")
+    what = f"+{added} -{removed}"
+    if edit.is_new:
+        what = f"new file, {what}"
+    elif edit.is_deleted:
+        what = "deleted"
+    elif edit.is_rename:
+        what = f"renamed from {edit.old_path}, {what}"
+    return f"{edit.path} ({what})"

@@ -17,18 +17,19 @@ from pathlib import Path
 
 from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex, undo_last
 from repopack.chat.edits import FileEdit, parse_edits
-from repopack.config import Settings
+from repopack.choices import Mode
+from repopack.config import DEFAULT_MODEL, Settings
 from repopack.errors import ContextOverflowError, CostLimitError
 from repopack.model.client import ChatEvent, ClientConfig, stream_chat
 from repopack.model.effective import measured_context
 from repopack.model.registry import ModelInfo, default_budget, estimate_cost, lookup_model
 from repopack.model.templates import render_template
-from repopack.pack.fit import MODE_FULL, MODE_SKELETON
 from repopack.pack.pipeline import PackResult, pack_repo
 from repopack.pack.rank import Signals
 from repopack.pack.redaction import Redaction
 from repopack.pack.tokens import get_tokenizer
 from repopack.pack.walk import decode_text, resolve_root
+from repopack.util.env import env
 
 Message = dict[str, str]
 OVERFLOW_SHRINK = 0.6  # after a context-length error, retry once with this share of the budget
@@ -118,9 +119,7 @@ class Session:
     def model_name(self) -> str:
         if self.client_config is not None:
             return self.client_config.model
-        import os
-
-        return self.settings.model or os.environ.get("REPOPACK_MODEL") or "gpt-4.1"
+        return self.settings.model or env("model") or DEFAULT_MODEL
 
     def model_info(self) -> ModelInfo:
         return lookup_model(self.model_name, self.settings.window)
@@ -156,7 +155,7 @@ class Session:
         self._redacted_paths = set(result.redactions)
         self._hashes = {}
         for d in result.packed.decisions:
-            if d.mode in (MODE_FULL, MODE_SKELETON):
+            if d.mode in (Mode.FULL, Mode.SKELETON):
                 try:
                     self._hashes[d.path] = sha256_hex((self.root / d.path).read_bytes())
                 except OSError:

@@ -85,20 +85,6 @@ def diff_text(edit: FileEdit) -> Text:
     return out
 
 
-def edit_summary(edit: FileEdit) -> str:
-    """'pyapp/billing.py (+2 -1)', with 'new file' / 'deleted' / 'renamed from' when so."""
-    added = sum(1 for h in edit.hunks for line in h.lines if line.kind == "+")
-    removed = sum(1 for h in edit.hunks for line in h.lines if line.kind == "-")
-    what = f"+{added} -{removed}"
-    if edit.is_new:
-        what = f"new file, {what}"
-    elif edit.is_deleted:
-        what = "deleted"
-    elif edit.is_rename:
-        what = f"renamed from {edit.old_path}, {what}"
-    return f"{edit.path} ({what})"
-
-
 def edit_record(edit: FileEdit) -> dict[str, Any]:
     """A JSON-ready description of one edit."""
     return {"path": edit.path, "old_path": edit.old_path, "new_file": edit.is_new, "deleted": edit.is_deleted,

@@ -8,13 +8,14 @@ Each command lives in its own module under repopack/cli/ and registers itself on
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import click
 
 from repopack import __version__
 from repopack.errors import RepopackError
+from repopack.util.env import env
+from repopack.util.fmt import error_line
 
 COMMAND_MODULES = ("pack", "rank", "map", "ask", "undo", "models", "eval", "chat", "review", "explain_tests")
 # command name -> module under repopack.cli
@@ -37,12 +38,6 @@ def cli() -> None:
     """repopack: the best prompt for a question about a repository, under a token budget."""
 
 
-def error_line(exc: RepopackError) -> str:
-    """One line, no traceback: 'repopack: error: <message>'."""
-    message = " ".join(str(exc).split()) or exc.__class__.__name__
-    return f"repopack: error: {message}"
-
-
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="repopack", standalone_mode=False)
@@ -61,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        if os.environ.get("REPOPACK_DEBUG"):
+        if env("debug"):
             raise
         click.echo(f"repopack: internal error: {exc.__class__.__name__}: {exc} (set REPOPACK_DEBUG=1 for details)",
                    err=True)

@@ -14,11 +14,13 @@ import click
 from rich.console import Console
 from rich.rule import Rule
 
-from repopack.cli.answer import AnswerView, diff_text, edit_record, edit_summary, format_cost
+from repopack.chat.edits import edit_summary
+from repopack.choices import Mode
+from repopack.cli.answer import AnswerView, diff_text, edit_record, format_cost
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, parse_budget, settings_for, stderr_console
+from repopack.cli.common import LazyProgress, settings_for, stderr_console
+from repopack.config import parse_budget
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
-from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
 
 if TYPE_CHECKING:  # the session pulls in the openai SDK (~1 s to import): only `ask` itself pays for it
     from repopack.chat.apply import ApplyResult
@@ -27,7 +29,7 @@ if TYPE_CHECKING:  # the session pulls in the openai SDK (~1 s to import): only 
     from repopack.model.client import ClientConfig
     from repopack.pack.scan import SecretFinding
 
-MODE_LABELS = ((MODE_FULL, "full"), (MODE_SKELETON, "skeleton"), (MODE_PATH, "path-only"), (MODE_DROPPED, "left out"))
+MODE_LABELS = ((Mode.FULL, "full"), (Mode.SKELETON, "skeleton"), (Mode.PATH, "path-only"), (Mode.DROPPED, "left out"))
 
 
 @dataclass
@@ -189,7 +191,7 @@ def report_packed(event: PackedEvent, outcome: AskOutcome, err: Console, session
 
 def mode_counts(event: PackedEvent) -> str:
     modes = Counter(d.mode for d in event.result.packed.decisions)
-    parts = [f"{modes[mode]} {label}" for mode, label in MODE_LABELS if modes[mode] or mode == MODE_FULL]
+    parts = [f"{modes[mode]} {label}" for mode, label in MODE_LABELS if modes[mode] or mode == Mode.FULL]
     return f"{len(event.result.packed.decisions)} files ({', '.join(parts)})"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from repopack.cli.app import cli
-from repopack.cli.common import parse_budget
+from repopack.config import parse_budget
 
 
 @cli.command("chat")
@@ -18,7 +18,7 @@ def chat_command(path: str, model: str | None, base_url: str | None, budget: str
     """Talk to a model about the repository at PATH in a terminal UI."""
     from repopack.tui.factory import create_app
 
-    app = create_app(path, model=model, base_url=base_url, budget=parse_budget(budget), resume=resume)
+    app = create_app(path, model=model, base_url=base_url, budget=parse_budget(budget, model), resume=resume)
     saved = app.run()
     if saved is not None:
         click.echo(f"repopack: transcript saved to {saved}", err=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from repopack.config import Settings, load_settings
-from repopack.errors import RepoError, RepopackError, UsageError
+from repopack.errors import UsageError
 from repopack.pack.walk import resolve_root
 
 
@@ -27,62 +26,6 @@ def settings_for(path: str, flags: dict[str, Any]) -> tuple[Path, Settings]:
     clean = {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in flags.items()}
     clean = {k: v for k, v in clean.items() if v is not None and v != ()}
     return root, load_settings(root, clean)
-
-
-def parse_budget(value: str | None, model: str | None = None, window: int | None = None) -> int | None:
-    """'20000', '20k', '1.5m' -> tokens; 'auto' -> the model's measured effective context (else its window)."""
-    if value is None:
-        return None
-    text = value.strip().lower().replace("_", "").replace(",", "")
-    if text == "auto":
-        from repopack.model.effective import auto_budget
-
-        return auto_budget(model, window=window).tokens
-    mult = 1
-    if text.endswith("k"):
-        mult, text = 1000, text[:-1]
-    elif text.endswith("m"):
-        mult, text = 1_000_000, text[:-1]
-    try:
-        tokens = int(float(text) * mult)
-    except ValueError:
-        raise UsageError(f"--budget takes a number of tokens like 20000 or 32k, got {value!r}") from None
-    if tokens <= 0:
-        raise UsageError(f"--budget must be positive, got {value!r}")
-    return tokens
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_output(text: str, target: str) -> None:
-    """Write atomically: a crash or Ctrl-C never leaves a half-written prompt behind."""
-    if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    dest = Path(target)
-    if dest.is_dir():
-        raise RepoError(f"output path is a directory: {target}")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".repopack-", dir=dest.parent)
-    except OSError as exc:
-        raise RepopackError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an output file is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise RepopackError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class LazyProgress:

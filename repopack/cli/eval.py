@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 import click
 
 from repopack.cli.app import cli
-from repopack.cli.common import parse_budget, settings_for, stderr_console, write_output
+from repopack.cli.common import settings_for, stderr_console
+from repopack.config import parse_budget
 from repopack.errors import CostLimitError, RepoError, UsageError
 from repopack.eval.mine import DEFAULT_MAX_FILES, mine_tasks, read_tasks, write_tasks
-from repopack.model.effective import DEFAULT_THRESHOLD, format_tokens, store_measurement
+from repopack.model.effective import DEFAULT_THRESHOLD, store_measurement
+from repopack.util.fmt import format_tokens
+from repopack.util.output import write_output
 from repopack.util.paths import data_dir
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ import click
 from repopack.chat.session import Session
 from repopack.chat.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console
-from repopack.config import Settings
+from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
+from repopack.config import Settings, parse_budget
 from repopack.errors import ModelError, NoModelConfiguredError
 
 
@@ -42,7 +42,7 @@ def explain_tests_command(path: str, command: str | None, junit: Path | None, ma
                           no_block: bool, context_dir: Path | None, budget: str | None, model: str | None,
                           base_url: str | None) -> None:
     """Run the tests at PATH; explain why each failure happens and suggest a fix (nothing is changed)."""
-    root, settings = settings_for(path, {"budget": parse_budget(budget), "model": model, "base_url": base_url})
+    root, settings = settings_for(path, {"budget": parse_budget(budget, model), "model": model, "base_url": base_url})
     console = stderr_console()
     if junit is not None and command is None:
         console.print(f"Reading failures from {junit}", markup=False, highlight=False)

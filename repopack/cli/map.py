@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
+from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
+from repopack.config import parse_budget
 from repopack.pack.repomap import skeleton_map
+from repopack.util.output import write_output
 
 
 @cli.command("map")

@@ -26,10 +26,6 @@ class Column:
     align: Literal["left", "right"] = "left"
 
 
-def _tokens(n: int) -> str:
-    return f"{n:,}"
-
-
 def _price(p: float | None) -> str:
     return "-" if p is None else f"{p:.2f}"
 
@@ -37,8 +33,8 @@ def _price(p: float | None) -> str:
 COLUMNS: list[Column] = [
     Column("MODEL", lambda m: m.name),
     Column("PROVIDER", lambda m: m.provider or "-"),
-    Column("WINDOW", lambda m: _tokens(m.window), "right"),
-    Column("MAX OUTPUT", lambda m: _tokens(m.max_output), "right"),
+    Column("WINDOW", lambda m: f"{m.window:,}", "right"),
+    Column("MAX OUTPUT", lambda m: f"{m.max_output:,}", "right"),
     Column("$/M IN", lambda m: _price(m.input_per_mtok), "right"),
     Column("$/M OUT", lambda m: _price(m.output_per_mtok), "right"),
     Column("MEASURED", lambda m: measured_label(m.name), "right"),  # effective context from `repopack eval needle`

@@ -11,37 +11,30 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from repopack.choices import Format, Mode, Order
 from repopack.cli.app import cli
-from repopack.cli.common import (
-    LazyProgress,
-    guarded,
-    parse_budget,
-    read_query,
-    settings_for,
-    stderr_console,
-    write_output,
-)
-from repopack.config import ORDERS, Settings
-from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.cli.common import LazyProgress, guarded, read_query, settings_for, stderr_console
+from repopack.config import Settings, parse_budget
 from repopack.pack.manifest import build_manifest, explain_lines
 from repopack.pack.pipeline import PackResult, pack_repo
 from repopack.pack.rank import Signals
 from repopack.pack.redaction import SecretFinding
-from repopack.pack.render import EXTENSIONS, FORMATS
 from repopack.pack.reuse import remember
+from repopack.util.output import write_output
 
 
 @cli.command("pack")
 @click.argument("path", default=".", type=click.Path())
 @click.option("--budget", "-b", help="Token budget for the whole rendered prompt (e.g. 20000 or 32k; auto: the "
               "measured effective context of the configured model, see `repopack eval needle`).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default xml).")
+@click.option("--format", "fmt", type=click.Choice(tuple(Format)), help="Output format (default xml).")
 @click.option("-o", "--output", help="Output file, or - for stdout (default repopack-output.<ext>).")
 @click.option("--include", multiple=True, help="Only pack files matching this gitignore-style glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Never pack files matching this glob (repeatable).")
 @click.option("--encoding", help="tiktoken encoding (default o200k_base, offline fallback cl100k_base).")
 @click.option("--line-numbers/--no-line-numbers", default=None, help="Prefix full files with line numbers.")
-@click.option("--order", type=click.Choice(ORDERS), help="Where the most relevant files go (default relevance-last).")
+@click.option("--order", type=click.Choice(tuple(Order)),
+              help="Where the most relevant files go (default relevance-last).")
 @click.option("--max-file-size", "max_file_bytes", type=int, help="Skip files larger than this many bytes.")
 @click.option("--no-default-excludes", is_flag=True, help="Also pack node_modules, build output, lock files ...")
 @click.option("--query", "-q", help="What the prompt is for; files are ranked for it.")
@@ -66,7 +59,7 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
     console = stderr_console()
     progress = LazyProgress(console)
     signals = Signals(query=read_query(query, query_file), focus=focus)
-    target = output or f"repopack-output{EXTENSIONS[settings.format]}"
+    target = output or f"repopack-output{Format(settings.format).extension}"
     settings = exclude_own_output(root, settings, target)
     result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base, reuse=True),
                      progress)
@@ -115,13 +108,13 @@ def print_summary(console: Console, result: PackResult, target: str, redacting: 
     for warning in result.walk.warnings:
         console.print(f"[yellow]warning:[/] {warning}", markup=True)
     print_findings(console, result.findings)
-    parts = [f"{modes[MODE_FULL]} full"]
-    if modes[MODE_SKELETON]:
-        parts.append(f"{modes[MODE_SKELETON]} skeleton")
-    if modes[MODE_PATH]:
-        parts.append(f"{modes[MODE_PATH]} path-only")
-    if modes[MODE_DROPPED]:
-        parts.append(f"{modes[MODE_DROPPED]} left out")
+    parts = [f"{modes[Mode.FULL]} full"]
+    if modes[Mode.SKELETON]:
+        parts.append(f"{modes[Mode.SKELETON]} skeleton")
+    if modes[Mode.PATH]:
+        parts.append(f"{modes[Mode.PATH]} path-only")
+    if modes[Mode.DROPPED]:
+        parts.append(f"{modes[Mode.DROPPED]} left out")
     budget = f" of {packed.budget:,} budget" if packed.budget else ""
     console.print(f"[bold]Packed[/] {len(result.walk.files)} files ({', '.join(parts)}): "
                   f"{packed.tokens:,} tokens{budget} ({tok.name}) → {target if target != '-' else 'stdout'}")
@@ -132,7 +125,7 @@ def print_summary(console: Console, result: PackResult, target: str, redacting: 
     largest = sorted(result.file_tokens.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     if largest:
         console.print("Largest: " + ", ".join(f"{p} ({n:,})" for p, n in largest))
-    dropped = [d.path for d in packed.decisions if d.mode in (MODE_PATH, MODE_DROPPED)]
+    dropped = [d.path for d in packed.decisions if d.mode in (Mode.PATH, Mode.DROPPED)]
     if dropped and packed.budget:
         more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
         console.print(f"Left out for the budget: {', '.join(dropped[:5])}{more}")

@@ -8,13 +8,16 @@ import click
 from rich.console import Console
 
 from repopack.chat.session import Session
+from repopack.choices import Severity
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, parse_budget, settings_for, stderr_console, write_output
+from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
+from repopack.config import parse_budget
 from repopack.errors import RepopackError, UsageError
-from repopack.review.findings import SEVERITIES, diff_from_patches
+from repopack.review.findings import diff_from_patches
 from repopack.review.github import GitHubClient, GitHubSettings
 from repopack.review.report import post_review, render_json, render_markdown, render_sarif
 from repopack.review.run import ReviewResult, ReviewTarget, git_head, local_target, run_review
+from repopack.util.output import write_output
 
 OUTPUTS = ("md", "json", "sarif")
 
@@ -30,7 +33,7 @@ OUTPUTS = ("md", "json", "sarif")
 @click.option("--output", "output_format", type=click.Choice(OUTPUTS), help="Print the review as Markdown, JSON or "
               "SARIF (default md when nothing is posted).")
 @click.option("--output-file", help="Write the --output to this file instead of stdout.")
-@click.option("--fail-on", type=click.Choice((*SEVERITIES, "never")), default="never", show_default=True,
+@click.option("--fail-on", type=click.Choice((*tuple(Severity), "never")), default="never", show_default=True,
               help="Exit 1 when a finding has this severity or worse.")
 @click.option("--budget", "-b", help="Tokens for the diff plus repository context (default: what the model's "
               "window leaves).")
@@ -47,7 +50,7 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
         raise UsageError("--head needs --base")
     if output_file and not output_format:
         raise UsageError("--output-file needs --output md|json|sarif")
-    flags = {"budget": parse_budget(budget), "model": model, "base_url": base_url,
+    flags = {"budget": parse_budget(budget, model), "model": model, "base_url": base_url,
              "cache": False if no_cache else None}
     root, settings = settings_for(path, flags)
     console = stderr_console()

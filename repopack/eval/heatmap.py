@@ -5,7 +5,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from repopack.eval.needle import NeedleReport
-from repopack.model.effective import format_tokens
+from repopack.util.fmt import format_tokens
 
 CELL_W, CELL_H = 96, 44
 MIN_WIDTH = 600  # room for the title and the footnotes beside a narrow grid

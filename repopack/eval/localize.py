@@ -12,9 +12,6 @@ them are dropped.  Counts use cl100k_base by default, as the benchmark does.
 from __future__ import annotations
 
 import hashlib
-import io
-import subprocess
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -27,11 +24,11 @@ from repopack.eval.mine import Task, git, git_toplevel
 from repopack.pack.pipeline import rank_repo
 from repopack.pack.rank import Signals
 from repopack.pack.tokens import Tokenizer
+from repopack.util.git import extract_tree
+from repopack.util.limits import BINARY_SNIFF_BYTES, MAX_FILE_BYTES
 
 BUDGETS = (8000, 32000, 128000)
 FILE_HEADER_TOKENS = 4
-MAX_FILE_BYTES = 1_000_000
-BINARY_SNIFF = 8192
 DEFAULT_ENCODING = "cl100k_base"
 
 
@@ -82,7 +79,7 @@ class _Counter:
     def cost(self, key: str, data: bytes) -> int | None:
         """tokens + header, or None for a binary file."""
         if key not in self.by_key:
-            binary = b"\0" in data[:BINARY_SNIFF]
+            binary = b"\0" in data[:BINARY_SNIFF_BYTES]
             self.by_key[key] = None if binary else self.tokenizer.count(data.decode("utf-8", "replace"))
         tokens = self.by_key[key]
         return None if tokens is None else tokens + FILE_HEADER_TOKENS
@@ -133,34 +130,17 @@ def materialise(root: Path, commit: str, dest: Path, counter: _Counter) -> dict[
         if len(parts) == 4 and parts[1] == "blob" and parts[0] != "120000" and parts[3].isdigit() \
                 and int(parts[3]) <= MAX_FILE_BYTES:
             blobs[path] = parts[2]
-    archive = _archive(root, commit)
+    extract_tree(root, commit, dest, regular_only=True)
     costs: dict[str, int] = {}
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
-        for member in tar:
-            name = PurePosixPath(member.name)
-            if not member.isfile() or name.is_absolute() or ".." in name.parts:
-                continue
-            extracted = tar.extractfile(member)
-            if extracted is None:
-                continue
-            data = extracted.read()
-            target = dest.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            sha = blobs.get(str(name))
-            if sha is not None:
-                cost = counter.cost(sha, data)
-                if cost is not None:
-                    costs[str(name)] = cost
+    for name, sha in blobs.items():
+        try:
+            data = dest.joinpath(*PurePosixPath(name).parts).read_bytes()
+        except OSError:
+            continue
+        cost = counter.cost(sha, data)
+        if cost is not None:
+            costs[name] = cost
     return costs
-
-
-def _archive(root: Path, commit: str) -> bytes:
-    out = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit], capture_output=True,
-                         timeout=600)
-    if out.returncode != 0:
-        raise RepoError(f"git archive {commit} failed: {out.stderr.decode('utf-8', 'replace').strip()}")
-    return out.stdout
 
 
 def worktree_costs(root: Path, counter: _Counter) -> dict[str, int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,10 +21,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from repopack.errors import RepoError, UsageError
+from repopack.util.git import run_git
+from repopack.util.limits import MAX_FILE_BYTES
 
 DEFAULT_MAX_FILES = 10
 MIN_MESSAGE_CHARS = 20
-MAX_FILE_BYTES = 1_000_000
 
 SOURCE_EXT = frozenset(
     ".py .pyi .pyx .go .rs .c .h .cc .cpp .cxx .hpp .hh .java .kt .kts .scala .rb .php .cs "
@@ -105,14 +105,7 @@ def message_ok(text: str, min_chars: int = MIN_MESSAGE_CHARS) -> bool:
 
 
 def git(root: Path, *args: str) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=300)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise RepoError(f"git failed in {root}: {exc}") from None
-    if out.returncode != 0:
-        lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RepoError(f"git {' '.join(args[:2])} in {root}: {lines[-1] if lines else 'failed'}")
-    return out.stdout.decode("utf-8", "replace")
+    return run_git(root, *args, what=f"git {' '.join(args[:2])} in {root}")
 
 
 def git_toplevel(path: Path) -> Path:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from repopack.choices import Format
 from repopack.config import Settings
 from repopack.errors import ContextOverflowError, UsageError
 from repopack.model.client import ClientConfig, complete_chat
@@ -318,7 +319,7 @@ def pack_context(root: Path, settings: Settings, size: int, tokenizer: Tokenizer
     budget = size - _overhead(tokenizer)
     if budget <= 0:
         raise UsageError(f"size {size} is too small for the needle prompt; use at least 1k")
-    packed_settings = dataclasses.replace(settings, budget=budget, format="xml")
+    packed_settings = dataclasses.replace(settings, budget=budget, format=Format.XML)
     return pack_repo(root, packed_settings).packed
 
 

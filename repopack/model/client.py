@@ -18,15 +18,10 @@ from typing import Any, Literal
 
 import openai
 
-from repopack.errors import (
-    AuthError,
-    ContextOverflowError,
-    ModelError,
-    NoModelConfiguredError,
-    RateLimitError,
-)
+from repopack.config import DEFAULT_MODEL, DEFAULT_TIMEOUT
+from repopack.errors import AuthError, ContextOverflowError, ModelError, NoModelConfiguredError, RateLimitError
+from repopack.util.env import env as repopack_env
 
-DEFAULT_MODEL = "gpt-4.1"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (vLLM, llama.cpp, Ollama) ignore the key, but the SDK wants one.
 LOCAL_DUMMY_KEY = "sk-repopack-local-no-key"
@@ -54,7 +49,7 @@ class ClientConfig:
     base_url: str | None
     api_key: str = field(repr=False)
     model: str
-    timeout: float = 600.0
+    timeout: float = DEFAULT_TIMEOUT
     max_retries: int = 3
     retry: RetryPolicy = RetryPolicy()
 
@@ -79,7 +74,7 @@ class ClientConfig:
         environ = os.environ if env is None else env
         base_url = base_url or environ.get("OPENAI_BASE_URL") or None
         api_key = api_key or environ.get("OPENAI_API_KEY") or None
-        model = model or environ.get("REPOPACK_MODEL") or DEFAULT_MODEL
+        model = model or repopack_env("model", environ) or DEFAULT_MODEL
         if not api_key:
             if not base_url:
                 raise NoModelConfiguredError(NO_MODEL_MESSAGE)
@@ -91,7 +86,7 @@ class ClientConfig:
             base_url=base_url,
             api_key=api_key,
             model=model,
-            timeout=600.0 if timeout is None else timeout,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             max_retries=policy.attempts - 1,
             retry=policy,
         )

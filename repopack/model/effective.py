@@ -10,14 +10,14 @@ the advertised window minus the output reserve.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from repopack.errors import ConfigError
 from repopack.model.registry import lookup_model
+from repopack.util.fmt import format_tokens
+from repopack.util.fs import atomic_write
 from repopack.util.paths import data_dir
 
 STORE_NAME = "effective-context.json"
@@ -54,15 +54,6 @@ class Measurement:
     def usable_budget(self) -> int:
         """Tokens of whole prompt `--budget auto` may use: the measured size, or the smallest size tested."""
         return self.effective_tokens if self.effective_tokens is not None else self.smallest_size
-
-
-def format_tokens(n: int) -> str:
-    """8000 -> '8k', 1048576 -> '1.05m', 500 -> '500'."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.3g}m"
-    if n >= 1000:
-        return f"{n / 1000:.4g}k"
-    return str(n)
 
 
 def model_key(name: str) -> str:
@@ -107,29 +98,19 @@ def store_measurement(measurement: Measurement) -> Path:
     data = _read_store(path)
     data["version"] = STORE_VERSION
     data["models"][model_key(measurement.model)] = asdict(measurement)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".effective-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
 
 
 def default_model_name() -> str:
     """The model a command without --model talks to: user config / REPOPACK_MODEL, else the client default."""
-    from repopack.config import load_settings
-    from repopack.model.client import DEFAULT_MODEL
+    from repopack.config import DEFAULT_MODEL, load_settings
 
     try:
         configured = load_settings(None).model
     except ConfigError:
         configured = None
-    return configured or os.environ.get("REPOPACK_MODEL") or DEFAULT_MODEL
+    return configured or DEFAULT_MODEL
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from repopack.choices import Format, Mode, Order
 from repopack.errors import BudgetError
-from repopack.pack.render import MODE_FULL, MODE_SKELETON, Document, FileBlock, block_wrapper, render_document
+from repopack.pack.render import Document, FileBlock, block_wrapper, render_document
 from repopack.pack.tokens import Tokenizer
 
-MODE_PATH = "path"
-MODE_DROPPED = "dropped"
 FULL_SHARE = 0.70  # with skeletons available, full files may take this share of the budget first
 SKELETON_SHARE = 0.95  # then skeletons up to this share; paths and upgrades use the rest
 
@@ -38,7 +37,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Decision:
     path: str
-    mode: str  # full | skeleton | path | dropped
+    mode: Mode
     tokens: int  # tokens of the body that went in (0 for path/dropped)
     rank: int  # 0-based position in the ranking
 
@@ -51,30 +50,30 @@ class Packed:
     document: Document
     decisions: tuple[Decision, ...]
 
-    def by_mode(self, mode: str) -> list[Decision]:
+    def by_mode(self, mode: Mode) -> list[Decision]:
         return [d for d in self.decisions if d.mode == mode]
 
 
 @dataclass
 class _Plan:
-    modes: list[str]
+    modes: list[Mode]
     full_cost: list[int]
     skel_cost: list[int | None]
     path_cost: list[int]
 
-    def cost_of(self, i: int, mode: str) -> int:
-        if mode == MODE_FULL:
+    def cost_of(self, i: int, mode: Mode) -> int:
+        if mode == Mode.FULL:
             return self.full_cost[i] + self.path_cost[i]
-        if mode == MODE_SKELETON:
+        if mode == Mode.SKELETON:
             return (self.skel_cost[i] or 0) + self.path_cost[i]
-        if mode == MODE_PATH:
+        if mode == Mode.PATH:
             return self.path_cost[i]
         return 0
 
 
-def _blocks_in_order(cands: Sequence[Candidate], modes: Sequence[str], order: str,
-                     body_of: Callable[[int, str], str]) -> list[FileBlock]:
-    chosen = [i for i, m in enumerate(modes) if m in (MODE_FULL, MODE_SKELETON)]
+def _blocks_in_order(cands: Sequence[Candidate], modes: Sequence[Mode], order: Order,
+                     body_of: Callable[[int, Mode], str]) -> list[FileBlock]:
+    chosen = [i for i, m in enumerate(modes) if m in (Mode.FULL, Mode.SKELETON)]
     if order == "path":
         chosen.sort(key=lambda i: cands[i].path)
     elif order == "relevance-last":
@@ -82,46 +81,46 @@ def _blocks_in_order(cands: Sequence[Candidate], modes: Sequence[str], order: st
     blocks = []
     for i in chosen:
         c = cands[i]
-        tokens = c.full_tokens if modes[i] == MODE_FULL else (c.skeleton_tokens or 0)
+        tokens = c.full_tokens if modes[i] == Mode.FULL else (c.skeleton_tokens or 0)
         blocks.append(FileBlock(c.path, modes[i], body_of(i, modes[i]), tokens, c.language))
     return blocks
 
 
-def make_document(cands: Sequence[Candidate], modes: Sequence[str], *, repo_name: str, fmt: str, order: str,
-                  encoding: str, body_of: Callable[[int, str], str], query: str | None = None) -> Document:
-    tree = tuple(c.path for c, m in zip(cands, modes, strict=True) if m != MODE_DROPPED)
-    unlisted = sum(1 for m in modes if m == MODE_DROPPED)
+def make_document(cands: Sequence[Candidate], modes: Sequence[Mode], *, repo_name: str, fmt: Format, order: Order,
+                  encoding: str, body_of: Callable[[int, Mode], str], query: str | None = None) -> Document:
+    tree = tuple(c.path for c, m in zip(cands, modes, strict=True) if m != Mode.DROPPED)
+    unlisted = sum(1 for m in modes if m == Mode.DROPPED)
     blocks = _blocks_in_order(cands, modes, order, body_of)
     return Document(repo_name, fmt, tree, unlisted, tuple(blocks), encoding, query)
 
 
-def _default_body(cands: Sequence[Candidate]) -> Callable[[int, str], str]:
-    def body(i: int, mode: str) -> str:
+def _default_body(cands: Sequence[Candidate]) -> Callable[[int, Mode], str]:
+    def body(i: int, mode: Mode) -> str:
         c = cands[i]
-        return c.full_text if mode == MODE_FULL else (c.skeleton_text or "")
+        return c.full_text if mode == Mode.FULL else (c.skeleton_text or "")
 
     return body
 
 
 def fit_files(cands: Sequence[Candidate], budget: int | None, tokenizer: Tokenizer, *, repo_name: str,
-              fmt: str = "xml", order: str = "relevance-last", query: str | None = None,
-              body_of: Callable[[int, str], str] | None = None) -> Packed:
+              fmt: Format = Format.XML, order: Order = Order.RELEVANCE_LAST, query: str | None = None,
+              body_of: Callable[[int, Mode], str] | None = None) -> Packed:
     """Choose a mode per candidate (best first) so the rendered text has at most `budget` tokens."""
     body_of = body_of or _default_body(cands)
 
-    def build(modes: Sequence[str]) -> Document:
+    def build(modes: Sequence[Mode]) -> Document:
         return make_document(cands, modes, repo_name=repo_name, fmt=fmt, order=order,
                              encoding=tokenizer.name, body_of=body_of, query=query)
 
     if budget is None:
-        modes = [MODE_FULL] * len(cands)
+        modes = [Mode.FULL] * len(cands)
         doc = build(modes)
         text = render_document(doc)
         return Packed(text, _count_document(doc, text, tokenizer), None, doc,
                       _decisions(cands, modes))
 
     plan = _estimate(cands, tokenizer, fmt)
-    fixed = tokenizer.count(render_document(build([MODE_DROPPED] * len(cands))))
+    fixed = tokenizer.count(render_document(build([Mode.DROPPED] * len(cands))))
     if fixed > budget:
         raise BudgetError(f"a budget of {budget} tokens cannot hold even the prompt header ({fixed} tokens); "
                           f"use --budget {fixed + 500} or more")
@@ -152,10 +151,10 @@ def _count_document(doc: Document, text: str, tokenizer: Tokenizer) -> int:
     return sum(tokenizer.count_many(wrappers)) + bodies
 
 
-def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: str) -> _Plan:
+def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> _Plan:
     wrappers: list[str] = []
     for c in cands:
-        for mode, tokens in ((MODE_FULL, c.full_tokens), (MODE_SKELETON, c.skeleton_tokens or 0)):
+        for mode, tokens in ((Mode.FULL, c.full_tokens), (Mode.SKELETON, c.skeleton_tokens or 0)):
             head, tail = block_wrapper(FileBlock(c.path, mode, "", tokens, c.language), fmt)
             wrappers.append(head + tail)
     wrap_tokens = tokenizer.count_many(wrappers)
@@ -178,14 +177,14 @@ def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: str) -> _Pl
         ((c.skeleton_tokens or 0) + wrap_tokens[2 * i + 1] + 1) if c.skeleton_text else None
         for i, c in enumerate(cands)
     ]
-    return _Plan([MODE_DROPPED] * len(cands), full_cost, skel_cost, path_tokens)
+    return _Plan([Mode.DROPPED] * len(cands), full_cost, skel_cost, path_tokens)
 
 
 def _fill(plan: _Plan, room: int, has_skeletons: bool) -> None:
     n = len(plan.modes)
     used = 0
 
-    def try_set(i: int, mode: str, limit: float) -> bool:
+    def try_set(i: int, mode: Mode, limit: float) -> bool:
         nonlocal used
         delta = plan.cost_of(i, mode) - plan.cost_of(i, plan.modes[i])
         if used + delta <= limit:
@@ -196,39 +195,39 @@ def _fill(plan: _Plan, room: int, has_skeletons: bool) -> None:
 
     full_limit = room * FULL_SHARE if has_skeletons else room
     for i in range(n):
-        try_set(i, MODE_FULL, full_limit)
+        try_set(i, Mode.FULL, full_limit)
     if has_skeletons:
         for i in range(n):
-            if plan.modes[i] == MODE_DROPPED and plan.skel_cost[i] is not None:
-                try_set(i, MODE_SKELETON, room * SKELETON_SHARE)
+            if plan.modes[i] == Mode.DROPPED and plan.skel_cost[i] is not None:
+                try_set(i, Mode.SKELETON, room * SKELETON_SHARE)
     for i in range(n):
-        if plan.modes[i] == MODE_DROPPED:
-            try_set(i, MODE_PATH, room)
+        if plan.modes[i] == Mode.DROPPED:
+            try_set(i, Mode.PATH, room)
     # Upgrades with whatever is left, most relevant first.
     for i in range(n):
-        if plan.modes[i] in (MODE_SKELETON, MODE_PATH):
-            if not try_set(i, MODE_FULL, room) and plan.modes[i] == MODE_PATH and plan.skel_cost[i] is not None:
-                try_set(i, MODE_SKELETON, room)
+        if plan.modes[i] in (Mode.SKELETON, Mode.PATH):
+            if not try_set(i, Mode.FULL, room) and plan.modes[i] == Mode.PATH and plan.skel_cost[i] is not None:
+                try_set(i, Mode.SKELETON, room)
 
 
 def _downgrade_order(plan: _Plan) -> list[int]:
     """Least relevant first; path-only entries go before skeletons before full files."""
-    rank = {MODE_PATH: 0, MODE_SKELETON: 1, MODE_FULL: 2}
+    rank = {Mode.PATH: 0, Mode.SKELETON: 1, Mode.FULL: 2}
     idx = [i for i, m in enumerate(plan.modes) if m in rank]
     return sorted(idx, key=lambda i: (rank[plan.modes[i]], -i))
 
 
 def _step_down(plan: _Plan, i: int) -> None:
     mode = plan.modes[i]
-    if mode == MODE_FULL and plan.skel_cost[i] is not None:
-        plan.modes[i] = MODE_SKELETON
-    elif mode in (MODE_FULL, MODE_SKELETON):
-        plan.modes[i] = MODE_PATH
+    if mode == Mode.FULL and plan.skel_cost[i] is not None:
+        plan.modes[i] = Mode.SKELETON
+    elif mode in (Mode.FULL, Mode.SKELETON):
+        plan.modes[i] = Mode.PATH
     else:
-        plan.modes[i] = MODE_DROPPED
+        plan.modes[i] = Mode.DROPPED
 
 
-def _shrink_to_fit(plan: _Plan, budget: int, build: Callable[[Sequence[str]], Document], tokenizer: Tokenizer,
+def _shrink_to_fit(plan: _Plan, budget: int, build: Callable[[Sequence[Mode]], Document], tokenizer: Tokenizer,
                    cands: Sequence[Candidate]) -> Packed:
     while True:
         doc = build(plan.modes)
@@ -246,13 +245,13 @@ def _shrink_to_fit(plan: _Plan, budget: int, build: Callable[[Sequence[str]], Do
             if freed > over:
                 break
         else:
-            if all(m == MODE_DROPPED for m in plan.modes):
+            if all(m == Mode.DROPPED for m in plan.modes):
                 raise BudgetError(f"a budget of {budget} tokens cannot hold the prompt header")
 
 
-def _decisions(cands: Sequence[Candidate], modes: Sequence[str]) -> tuple[Decision, ...]:
+def _decisions(cands: Sequence[Candidate], modes: Sequence[Mode]) -> tuple[Decision, ...]:
     out = []
     for i, (c, m) in enumerate(zip(cands, modes, strict=True)):
-        tokens = c.full_tokens if m == MODE_FULL else (c.skeleton_tokens or 0) if m == MODE_SKELETON else 0
+        tokens = c.full_tokens if m == Mode.FULL else (c.skeleton_tokens or 0) if m == Mode.SKELETON else 0
         out.append(Decision(c.path, m, tokens, i))
     return tuple(out)

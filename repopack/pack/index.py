@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from repopack.pack.cache import Cache
 from repopack.pack.tokens import Tokenizer
 from repopack.pack.walk import SourceFile
+from repopack.util.progress import Progress
 
 if TYPE_CHECKING:
     from repopack.pack.graph import RepoGraph
@@ -43,7 +44,6 @@ def number_lines(text: str) -> str:
 
     return numbered(text)
 
-Progress = Callable[[str, int, int], None]
 PARSE_VERSION = 1  # bump when parse, graph or lexical output changes shape or content
 PARSE_THREADS = min(4, (os.cpu_count() or 1) * 2)
 PROCESS_PARSE_MIN = 1500  # uncached files before parsing moves to helper processes

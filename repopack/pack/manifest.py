@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 from repopack import __version__
-from repopack.pack.fit import MODE_DROPPED, MODE_FULL, MODE_PATH, MODE_SKELETON
+from repopack.choices import Mode
 from repopack.pack.pipeline import PackResult
 
 _SIGNAL_WORDS = {
@@ -26,7 +26,7 @@ _SIGNAL_WORDS = {
 @dataclass(frozen=True)
 class FileEntry:
     path: str
-    mode: str
+    mode: str  # a Mode, or "skipped"
     tokens: int
     rank: int | None
     score: float | None
@@ -34,14 +34,14 @@ class FileEntry:
     signals: dict[str, float]
 
 
-def _reason(mode: str, signals: dict[str, float], query_present: bool) -> str:
+def _reason(mode: Mode, signals: dict[str, float], query_present: bool) -> str:
     top = sorted(((v, k) for k, v in signals.items() if v > 0.005), reverse=True)[:2]
     why = "; ".join(_SIGNAL_WORDS.get(k, k) for _, k in top) or ("structure" if not query_present else "low match")
-    if mode == MODE_FULL:
+    if mode == Mode.FULL:
         return f"full: {why}"
-    if mode == MODE_SKELETON:
+    if mode == Mode.SKELETON:
         return f"skeleton: {why}"
-    if mode == MODE_PATH:
+    if mode == Mode.PATH:
         return "path only: budget"
     return "dropped: budget"
 
@@ -70,7 +70,7 @@ def build_manifest(result: PackResult) -> dict:
         "tokens": packed.tokens,
         "sha256": hashlib.sha256(packed.text.encode("utf-8")).hexdigest(),
         "format": packed.document.fmt,
-        "counts": {m: len(packed.by_mode(m)) for m in (MODE_FULL, MODE_SKELETON, MODE_PATH, MODE_DROPPED)},
+        "counts": {m: len(packed.by_mode(m)) for m in (Mode.FULL, Mode.SKELETON, Mode.PATH, Mode.DROPPED)},
         "secrets": [{"path": f.path, "line": f.line, "type": f.type} for f in result.findings],
         "files": [asdict(e) for e in manifest_entries(result)],
     }

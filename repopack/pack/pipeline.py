@@ -9,9 +9,8 @@ every file goes in whole, so nothing is parsed: ranking only matters when choosi
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +24,9 @@ from repopack.pack.rank import RankedFile, Signals, prior, rank_files, structura
 from repopack.pack.redaction import Redaction, SecretFinding
 from repopack.pack.tokens import Tokenizer, get_tokenizer
 from repopack.pack.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
+from repopack.util.git import run_git
+from repopack.util.progress import Progress
 
-Progress = Callable[[str, int, int], None]
 SKELETON_HORIZON = 4  # skeletons are prepared for ranked files worth this many budgets of full text
 
 
@@ -56,14 +56,7 @@ def walk_rules(settings: Settings) -> WalkRules:
 def changed_files(root: Path, base: str) -> tuple[str, ...]:
     """Files that differ from `base` in the work tree (committed or not), plus untracked ones."""
     def git(*args: str) -> str:
-        try:
-            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise RepoError(f"--diff needs git: {exc}") from None
-        if out.returncode != 0:
-            detail = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git failed"
-            raise RepoError(f"--diff {base}: {detail}")
-        return out.stdout
+        return run_git(root, *args, what=f"--diff {base}", timeout=60)
 
     names = git("diff", "--name-only", "--relative", base, "--").split("\n")
     names += git("ls-files", "--others", "--exclude-standard").split("\n")

@@ -16,9 +16,7 @@ Without any signal, files are ordered by the question-independent PageRank.
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from repopack.pack.graph import MAX_DEFINERS, build_suffix_index
+from repopack.util.git import GitError, run_git
 
 if TYPE_CHECKING:
     import numpy as np
@@ -203,16 +202,13 @@ def symbol_mentions(text: str, index: RepoIndex) -> dict[int, float]:
 def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> dict[str, float]:
     """How recently and often each file changed, from one `git log` call; empty outside git."""
     try:
-        out = subprocess.run(["git", "-C", str(root), "log", f"-n{max_commits}", "--no-merges", "--name-only",
-                              "--format=%x00", "--relative"], capture_output=True, text=True, timeout=20,
-                             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    if out.returncode != 0:
+        log = run_git(root, "log", f"-n{max_commits}", "--no-merges", "--name-only", "--format=%x00", "--relative",
+                      timeout=20)
+    except GitError:
         return {}
     wanted = set(paths)
     score: dict[str, float] = defaultdict(float)
-    for age, commit in enumerate(out.stdout.split("\0")[1:]):
+    for age, commit in enumerate(log.split("\0")[1:]):
         for name in commit.split():
             if name in wanted:
                 score[name] += 1.0 / (1 + age / 50)

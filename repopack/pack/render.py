@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from repopack import __version__
+from repopack.choices import Format, Mode
 from repopack.pack.languages import fence_name
-
-FORMATS = ("xml", "markdown", "plain")
-EXTENSIONS = {"xml": ".xml", "markdown": ".md", "plain": ".txt"}
-MODE_FULL = "full"
-MODE_SKELETON = "skeleton"
 
 _CLOSE_TAG = re.compile(r"</(file|files|repository)", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`{3,}")
@@ -31,7 +27,7 @@ _EQUALS_LINE = re.compile(r"^=+", re.MULTILINE)
 @dataclass(frozen=True)
 class FileBlock:
     path: str
-    mode: str  # MODE_FULL or MODE_SKELETON
+    mode: Mode  # FULL or SKELETON
     body: str
     tokens: int  # tokens of body alone
     language: str | None = None
@@ -40,7 +36,7 @@ class FileBlock:
 @dataclass(frozen=True)
 class Document:
     repo_name: str
-    fmt: str
+    fmt: Format
     tree_paths: tuple[str, ...]  # every path shown in the tree (blocks and path-only files)
     unlisted: int  # files in the repo that are neither in a block nor in the tree
     blocks: tuple[FileBlock, ...]
@@ -111,21 +107,21 @@ def _separator(body: str) -> str:
     return "=" * max(16, longest + 1)
 
 
-def block_wrapper(block: FileBlock, fmt: str) -> tuple[str, str]:
+def block_wrapper(block: FileBlock, fmt: Format) -> tuple[str, str]:
     """The text before and after a file's body."""
     if fmt == "xml":
         return (f"<file path={quoteattr(block.path)} tokens=\"{block.tokens}\" mode=\"{block.mode}\">\n",
                 "</file>\n")
     if fmt == "markdown":
         fence = _fence(block.body)
-        label = " (skeleton)" if block.mode == MODE_SKELETON else ""
+        label = " (skeleton)" if block.mode == Mode.SKELETON else ""
         return f"### {block.path}{label}\n\n{fence}{fence_name(block.language)}\n", f"{fence}\n\n"
     sep = _separator(block.body)
-    label = " (skeleton)" if block.mode == MODE_SKELETON else ""
+    label = " (skeleton)" if block.mode == Mode.SKELETON else ""
     return f"{sep}\nFile: {block.path}{label}\n{sep}\n", "\n"
 
 
-def escape_body(body: str, fmt: str) -> str:
+def escape_body(body: str, fmt: Format) -> str:
     if fmt == "xml":
         body = _CLOSE_TAG.sub(lambda m: "&lt;/" + m.group(1), body)
     if body and not body.endswith("\n"):
@@ -133,7 +129,7 @@ def escape_body(body: str, fmt: str) -> str:
     return body
 
 
-def render_block(block: FileBlock, fmt: str) -> str:
+def render_block(block: FileBlock, fmt: Format) -> str:
     head, tail = block_wrapper(block, fmt)
     return head + escape_body(block.body, fmt) + tail
 

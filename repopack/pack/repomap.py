@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from repopack.config import Settings
-from repopack.pack.pipeline import Progress, index_repo
+from repopack.pack.pipeline import index_repo
+from repopack.util.progress import Progress
 
 
 def skeleton_map(path: str | Path, settings: Settings, budget: int | None = None,

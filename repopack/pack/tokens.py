@@ -22,6 +22,7 @@ from types import ModuleType
 import tiktoken
 
 from repopack.errors import ConfigError
+from repopack.util.env import env
 from repopack.util.paths import cache_dir
 
 DEFAULT_ENCODING = "o200k_base"
@@ -96,7 +97,7 @@ class Tokenizer:
 @lru_cache(maxsize=4)
 def _fast_counter(name: str) -> Callable[[str], int] | None:
     """bpe-openai's exact counter for this encoding, unless missing or disabled (REPOPACK_FAST_COUNT=0)."""
-    if os.environ.get("REPOPACK_FAST_COUNT", "1") == "0" or name not in FAST_COUNTER_NAMES:
+    if env("fast_count") == "0" or name not in FAST_COUNTER_NAMES:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # its data loader uses old importlib APIs
@@ -151,7 +152,7 @@ def _load_with_timeout(name: str) -> tiktoken.Encoding:
 
 @lru_cache(maxsize=8)
 def get_tokenizer(name: str | None = None) -> Tokenizer:
-    requested = name or os.environ.get("REPOPACK_ENCODING") or DEFAULT_ENCODING
+    requested = name or env("encoding") or DEFAULT_ENCODING
     if requested.endswith("_offline") or requested in OFFLINE_EQUIVALENT:
         offline = OFFLINE_EQUIVALENT.get(requested, requested)
         try:

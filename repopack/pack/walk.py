@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import stat
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +22,8 @@ import pathspec
 
 from repopack.errors import RepoError
 from repopack.pack.languages import language_for_path
-
-DEFAULT_MAX_BYTES = 1_000_000
-SNIFF_BYTES = 8192
+from repopack.util.git import GitError, git_toplevel, run_git
+from repopack.util.limits import BINARY_SNIFF_BYTES, MAX_FILE_BYTES
 
 # Skip reasons, as shown to users.
 SKIP_IGNORED = "ignored"
@@ -75,7 +72,7 @@ BINARY_EXTENSIONS = frozenset(
 class WalkRules:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    max_file_bytes: int = DEFAULT_MAX_BYTES
+    max_file_bytes: int = MAX_FILE_BYTES
     default_excludes: bool = True
     include_sensitive: bool = False
     use_git: bool = True
@@ -139,36 +136,18 @@ def looks_binary(path: str, head: bytes) -> bool:
         return True
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False  # UTF-16 text has NULs by design
-    return b"\x00" in head[:SNIFF_BYTES]
-
-
-def _git_available() -> bool:
-    return shutil.which("git") is not None
-
-
-def _git_toplevel(root: Path) -> Path | None:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(out.stdout.strip()).resolve() if out.returncode == 0 else None
+    return b"\x00" in head[:BINARY_SNIFF_BYTES]
 
 
 def _git_list(root: Path) -> list[str] | None:
     """Tracked plus untracked-not-ignored files below root, relative to root."""
-    if not _git_available() or _git_toplevel(root) is None:
+    if git_toplevel(root) is None:
         return None
     try:
-        out = subprocess.run(["git", "-C", str(root), "-c", "core.quotepath=off", "ls-files", "-co",
-                              "--exclude-standard", "-z", "--", "."],
-                             capture_output=True, timeout=300)
-    except (OSError, subprocess.SubprocessError):
+        out = run_git(root, "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z", "--", ".")
+    except GitError:
         return None
-    if out.returncode != 0:
-        return None
-    names = out.stdout.decode("utf-8", errors="surrogateescape").split("\0")
-    return sorted({n for n in names if n})
+    return sorted({n for n in out.split("\0") if n})
 
 
 def _read_ignore_file(path: Path) -> list[str]:
@@ -284,7 +263,7 @@ def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None
             raw = fh.read()
     except OSError as exc:
         return None, SkippedFile(rel, SKIP_UNREADABLE, st.st_size), f"cannot read {rel}: {exc.strerror or exc}"
-    if looks_binary(rel, raw[:SNIFF_BYTES]):
+    if looks_binary(rel, raw[:BINARY_SNIFF_BYTES]):
         return None, SkippedFile(rel, SKIP_BINARY, len(raw)), None
     text, bad = decode_text(raw)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()

@@ -13,14 +13,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import unidiff
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from repopack.choices import Severity
 from repopack.errors import ReviewError
 
-SEVERITIES = ("high", "medium", "low")
 _SEVERITY_WORDS = {"critical": "high", "blocker": "high", "high": "high", "error": "high", "major": "high",
                    "medium": "medium", "warning": "medium", "moderate": "medium",
                    "low": "low", "info": "low", "note": "low", "minor": "low", "nit": "low"}
@@ -34,7 +34,7 @@ class _FindingSchema(BaseModel):
     file: str = Field(min_length=1, validation_alias=AliasChoices("file", "path"))
     line: int = Field(ge=1)
     end_line: int | None = Field(default=None, ge=1)
-    severity: Literal["high", "medium", "low"]
+    severity: Severity
     title: str = Field(min_length=1)
     body: str = ""
     suggestion: str | None = None
@@ -57,7 +57,7 @@ class _ReviewSchema(BaseModel):
 class Finding:
     file: str
     line: int
-    severity: str  # high | medium | low
+    severity: Severity
     title: str
     body: str
     end_line: int | None = None

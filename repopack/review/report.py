@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from repopack import __version__
+from repopack.choices import Severity
 from repopack.errors import ReviewError
-from repopack.review.findings import SEVERITIES, Finding, Placed
+from repopack.review.findings import Finding, Placed
 from repopack.review.github import GitHubClient, GitHubError
 from repopack.review.run import ReviewResult
 
@@ -54,7 +55,7 @@ def _fence(text: str, info: str = "") -> str:
 
 def _counts(findings: tuple[Finding, ...] | list[Finding]) -> str:
     counts = Counter(f.severity for f in findings)
-    return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES)
+    return ", ".join(f"{counts[s]} {s}" for s in tuple(Severity))
 
 
 def _paths(items: list[str]) -> str:

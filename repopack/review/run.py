@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,18 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repopack.chat.session import Session
+from repopack.choices import Mode, Severity
 from repopack.config import Settings
 from repopack.errors import RepoError, ReviewError
 from repopack.model.client import ClientConfig, complete_chat
 from repopack.model.templates import render_template
-from repopack.pack.fit import MODE_FULL, MODE_SKELETON
 from repopack.pack.graph import MAX_DEFINERS
 from repopack.pack.index import RepoIndex
 from repopack.pack.pipeline import PackResult, index_repo, pack_repo
 from repopack.pack.rank import Signals, rank_files
 from repopack.pack.scan import redact_text
 from repopack.review.findings import (
-    SEVERITIES,
     FileDiff,
     Finding,
     InvalidReview,
@@ -44,10 +42,11 @@ from repopack.review.findings import (
     parse_review,
     place_findings,
 )
+from repopack.util.git import extract_tree, run_git
+from repopack.util.progress import Progress
 
 DIFF_SHARE = 0.5  # the diff may take at most this share of the budget; the rest is repository context
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
-Progress = Callable[[str, int, int], None]
 
 
 # --- what is reviewed --------------------------------------------------------------------------------
@@ -63,14 +62,7 @@ class ReviewTarget:
 
 
 def _git(root: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise RepoError(f"review needs git: {exc}") from None
-    if out.returncode not in ok:
-        detail = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git failed"
-        raise RepoError(f"git {args[0]}: {detail}")
-    return out.stdout
+    return run_git(root, *args, ok=ok, timeout=120)
 
 
 def git_head(root: Path) -> str | None:
@@ -109,11 +101,7 @@ def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tup
     with tempfile.TemporaryDirectory(prefix="repopack-review-") as tmp:
         copy = Path(tmp) / root.name  # the same name: prompts mention the repository by it
         copy.mkdir()
-        archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", head_sha or head],
-                                 capture_output=True, timeout=300)
-        if archive.returncode != 0:
-            raise RepoError(f"git archive {head}: {archive.stderr.decode(errors='replace').strip()}")
-        subprocess.run(["tar", "-x", "-C", str(copy)], input=archive.stdout, check=True, capture_output=True)
+        extract_tree(root, head_sha or head, copy)
         yield target, copy
 
 
@@ -121,7 +109,7 @@ def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tup
 @dataclass(frozen=True)
 class ContextFile:
     path: str
-    mode: str  # full | skeleton
+    mode: Mode  # FULL or SKELETON
     reason: str  # "changed", "calls scale", "defines helper", "ranked"
 
 
@@ -146,7 +134,7 @@ class ReviewContext:
     @property
     def not_read(self) -> tuple[str, ...]:
         """Changed files whose diff was left out or whose new version was not read in full."""
-        full = {f.path for f in self.files if f.mode == MODE_FULL}
+        full = {f.path for f in self.files if f.mode == Mode.FULL}
         omitted = {d.path for d in self.omitted}
         return tuple(d.path for d in self.diffs
                      if d.path in omitted or (d.status != "removed" and d.path not in full))
@@ -241,7 +229,7 @@ def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: 
     changed = {d.path for d in diffs}
     files = []
     for decision in sorted(pack.packed.decisions, key=lambda d: d.rank):
-        if decision.mode not in (MODE_FULL, MODE_SKELETON):
+        if decision.mode not in (Mode.FULL, Mode.SKELETON):
             continue
         if decision.path in changed:
             reason = "changed"
@@ -326,8 +314,8 @@ class ReviewResult:
         return tuple(p.finding for p in self.placed)
 
     def at_or_above(self, severity: str) -> list[Finding]:
-        worst = SEVERITIES.index(severity)
-        return [f for f in self.findings if SEVERITIES.index(f.severity) <= worst]
+        worst = tuple(Severity).index(severity)
+        return [f for f in self.findings if tuple(Severity).index(f.severity) <= worst]
 
 
 def run_review(session: Session, target: ReviewTarget, progress: Progress | None = None,

@@ -25,9 +25,11 @@ from textual.widgets import Footer, Header, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from repopack.chat.edits import parse_edits
-from repopack.cli.common import parse_budget, write_output
+from repopack.choices import Format
+from repopack.config import parse_budget
 from repopack.errors import RepopackError
-from repopack.pack.render import EXTENSIONS
+from repopack.util.fmt import one_line
+from repopack.util.output import write_output
 
 from ..controller import Controller
 from ..state import ContextView
@@ -43,13 +45,6 @@ PROGRESS_INTERVAL = 0.2  # seconds between progress messages from a pack
 # Packing holds the GIL for seconds on big trees; waiting a moment lets the estimate paint first
 # and lets several quick toggles share one pack.
 REPACK_DELAY = 0.4
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, RepopackError):
-        return text or exc.__class__.__name__
-    return f"internal error: {exc.__class__.__name__}: {text}"
 
 
 class MainScreen(Screen[None]):
@@ -483,7 +478,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="io", exit_on_error=False)
     def _save_context(self, text: str) -> None:
-        target = self.controller.root / ".repopack" / f"context{EXTENSIONS[self.controller.base.format]}"
+        target = self.controller.root / ".repopack" / f"context{Format(self.controller.base.format).extension}"
         try:
             write_output(text, str(target))
         except (OSError, RepopackError) as exc:

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from repopack.util.fmt import format_count
+
 from ..state import STATE_EXCLUDED, ContextView, is_excluded
 
 GLYPHS = {
@@ -26,14 +28,6 @@ GLYPHS = {
 
 
 EXPAND_ALL_BELOW = 40  # small repositories open fully expanded
-
-
-def compact(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.2f}M"
-    if n >= 10_000:
-        return f"{n / 1000:.1f}k"
-    return f"{n:,}"
 
 
 class ContextTree(Tree[str]):
@@ -175,7 +169,7 @@ class ContextTree(Tree[str]):
             out = is_excluded(path, view.excluded) if path else False
             text = Text(name, style="strike bright_black" if out else "bold")
             if path:
-                text.append(f"  {compact(tokens)}", style="bright_black")
+                text.append(f"  {format_count(tokens)}", style="bright_black")
                 text.append(f"  {packed}/{files}", style="bright_black")
             return text
         row = view.rows.get(path)
@@ -187,11 +181,11 @@ class ContextTree(Tree[str]):
             text.append(" *", style="bold magenta")
         if row is not None:
             if state == "skeleton" and row.full_tokens:
-                text.append(f"  {compact(row.tokens)}/{compact(row.full_tokens)}", style="yellow")
+                text.append(f"  {format_count(row.tokens)}/{format_count(row.full_tokens)}", style="yellow")
             elif row.tokens:
-                text.append(f"  {compact(row.tokens)}", style="green")
+                text.append(f"  {format_count(row.tokens)}", style="green")
             elif row.full_tokens:
-                text.append(f"  ({compact(row.full_tokens)})", style="bright_black")
+                text.append(f"  ({format_count(row.full_tokens)})", style="bright_black")
         return text
 
     # --- actions ------------------------------------------------------------

@@ -9,16 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Label, Static
 
-from repopack.chat.edits import FileEdit, render_diff
-
-
-def edit_summary(edit: FileEdit) -> str:
-    added = sum(1 for h in edit.hunks for line in h.lines if line.kind == "+")
-    removed = sum(1 for h in edit.hunks for line in h.lines if line.kind == "-")
-    kind = "new file " if edit.is_new else "delete " if edit.is_deleted else ""
-    if edit.is_rename:
-        kind = f"rename {edit.old_path} → "
-    return f"{kind}{edit.path}  +{added} −{removed}"
+from repopack.chat.edits import FileEdit, edit_summary, render_diff
 
 
 class DiffBlock(Vertical, can_focus=True):
