@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from repopack.chat.apply import Rejection, apply_edits, undo_last
 from repopack.chat.edits import parse_edits
 from repopack.errors import ApplyError
-from repopack.pack.scan import redact_text
+from repopack.packing.scan import redact_text
 
 
 def udiff(path: str, old: str | None, new: str | None) -> str:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import repopack.pack.index as index_module
+import repopack.packing.index as index_module
 from repopack.config import Settings
-from repopack.pack.cache import Cache
-from repopack.pack.pipeline import pack_repo, rank_repo
-from repopack.pack.rank import Signals
+from repopack.packing.cache import Cache
+from repopack.packing.pipeline import pack_repo, rank_repo
+from repopack.packing.rank import Signals
 
 
 @pytest.fixture
@@ -92,9 +92,9 @@ def test_unwritable_cache_dir_is_not_fatal(fixture_repo, monkeypatch, tmp_path) 
 
 
 def test_big_cold_parse_in_helper_processes_gives_the_same_symbols(make_repo, monkeypatch, tmp_path) -> None:
-    from repopack.pack.index import build_index
-    from repopack.pack.tokens import get_tokenizer
-    from repopack.pack.walk import walk_repo
+    from repopack.packing.index import build_index
+    from repopack.packing.tokens import get_tokenizer
+    from repopack.packing.walk import walk_repo
 
     files = {f"pkg/m{i}.py": f"import os\n\nLIMIT_{i} = {i}\n\ndef f{i}(x):\n    return os.path.join(x)\n"
              for i in range(80)}

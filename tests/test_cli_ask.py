@@ -168,7 +168,7 @@ def test_dry_run_sends_nothing_and_lists_files_tokens_cost_budget(pyapp: Path, f
 
 def test_dry_run_needs_no_endpoint_and_unknown_models_are_flagged(pyapp: Path, ask_in_process) -> None:
     from repopack.model.templates import render_template
-    from repopack.pack.tokens import get_tokenizer
+    from repopack.packing.tokens import get_tokenizer
 
     result = ask_in_process(str(pyapp), QUESTION, "--dry-run", "--model", "mystery-model", "--max-cost", "1",
                             endpoint=False)

@@ -25,7 +25,7 @@ from repopack.eval.needle import (
     spot_at,
 )
 from repopack.model.effective import Measurement, auto_budget, load_measurements, measured_label, store_measurement
-from repopack.pack.tokens import get_tokenizer
+from repopack.packing.tokens import get_tokenizer
 
 WORDS = "alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega rho".split()
 

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from repopack.choices import Format, Mode
 from repopack.errors import BudgetError
-from repopack.pack.fit import Candidate, fit_files
-from repopack.pack.tokens import get_tokenizer
+from repopack.packing.fit import Candidate, fit_files
+from repopack.packing.tokens import get_tokenizer
 
 TOK = get_tokenizer("cl100k_base")
 
@@ -106,8 +106,8 @@ def test_file_content_cannot_break_out_of_its_block(body, fmt) -> None:
 
 def test_sum_of_parts_matches_exact_count_on_a_fixture(fixture_repo) -> None:
     from repopack.config import Settings
-    from repopack.pack.fit import _count_document
-    from repopack.pack.pipeline import pack_repo
+    from repopack.packing.fit import _count_document
+    from repopack.packing.pipeline import pack_repo
 
     result = pack_repo(fixture_repo("pyapp"), Settings(encoding="cl100k_base"))
     doc = result.packed.document

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repopack.pack.parse import FileSymbols, Symbol, parse_file, supported_languages
+from repopack.packing.parse import FileSymbols, Symbol, parse_file, supported_languages
 
 POLYGLOT = Path(__file__).parent.parent / "fixtures" / "polyglot"
 

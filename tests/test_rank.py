@@ -5,10 +5,10 @@ import json
 from helpers import run_cli
 
 from repopack.config import Settings
-from repopack.pack.graph import build_graph
-from repopack.pack.parse import parse_file
-from repopack.pack.pipeline import rank_repo
-from repopack.pack.rank import Signals, path_mentions, query_identifiers
+from repopack.packing.graph import build_graph
+from repopack.packing.parse import parse_file
+from repopack.packing.pipeline import rank_repo
+from repopack.packing.rank import Signals, path_mentions, query_identifiers
 
 
 def server_repo(make_repo):

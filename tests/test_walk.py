@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from repopack.errors import RepoError
-from repopack.pack.walk import (
+from repopack.packing.walk import (
     SKIP_BINARY,
     SKIP_DEFAULT,
     SKIP_SENSITIVE,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from repopack.chat.apply import ApplyResult
     from repopack.chat.edits import FileEdit
     from repopack.chat.session import Event, Session
-    from repopack.pack.pipeline import PackResult
+    from repopack.packing.pipeline import PackResult
 
 
 NO_MODEL_HELP = """\

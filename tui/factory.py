@@ -6,7 +6,7 @@ from pathlib import Path
 
 from repopack.config import load_settings
 from repopack.errors import RepoError
-from repopack.pack.walk import resolve_root
+from repopack.packing.walk import resolve_root
 
 from .app import RepopackApp
 from .controller import Controller

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from repopack.choices import Mode
-from repopack.pack.walk import SKIP_EXCLUDED
+from repopack.packing.walk import SKIP_EXCLUDED
 
 if TYPE_CHECKING:
-    from repopack.pack.pipeline import PackResult
+    from repopack.packing.pipeline import PackResult
 
 STATE_EXCLUDED = "excluded"
 STATES = (Mode.FULL, Mode.SKELETON, Mode.PATH, Mode.DROPPED, STATE_EXCLUDED)

@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 
 from repopack.chat.edits import FileEdit, Hunk
 from repopack.errors import ApplyError, NothingToUndoError
-from repopack.pack.redaction import MARKER_RE, Redaction, restore_secrets
+from repopack.packing.redaction import MARKER_RE, Redaction, restore_secrets
 from repopack.util.fs import atomic_write
 
 JOURNAL_DIR = PurePosixPath(".repopack/undo")

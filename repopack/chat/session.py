@@ -24,11 +24,11 @@ from repopack.model.client import ChatEvent, ClientConfig, stream_chat
 from repopack.model.effective import measured_context
 from repopack.model.registry import ModelInfo, default_budget, estimate_cost, lookup_model
 from repopack.model.templates import render_template
-from repopack.pack.pipeline import PackResult, pack_repo
-from repopack.pack.rank import Signals
-from repopack.pack.redaction import Redaction
-from repopack.pack.tokens import get_tokenizer
-from repopack.pack.walk import decode_text, resolve_root
+from repopack.packing.pipeline import PackResult, pack_repo
+from repopack.packing.rank import Signals
+from repopack.packing.redaction import Redaction
+from repopack.packing.tokens import get_tokenizer
+from repopack.packing.walk import decode_text, resolve_root
 from repopack.util.env import env
 
 Message = dict[str, str]
@@ -252,7 +252,7 @@ class Session:
             raw = (self.root / path).read_bytes()
         except OSError:
             return None
-        from repopack.pack.scan import redact_text
+        from repopack.packing.scan import redact_text
 
         return redact_text(path, decode_text(raw)[0])
 

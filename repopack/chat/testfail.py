@@ -26,9 +26,9 @@ from pathlib import Path, PurePosixPath
 from repopack.chat.session import Session
 from repopack.errors import RepoError, UsageError
 from repopack.model.templates import render_template
-from repopack.pack.pipeline import PackResult, pack_repo
-from repopack.pack.rank import Signals
-from repopack.pack.scan import redact_text
+from repopack.packing.pipeline import PackResult, pack_repo
+from repopack.packing.rank import Signals
+from repopack.packing.scan import redact_text
 
 TIMEOUT_EXIT = 124  # the status `timeout(1)` uses when it kills the command
 # "path/to/file.py:12: in func" / "path/to/file.py:12: AssertionError" (pytest) and

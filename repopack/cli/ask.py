@@ -19,6 +19,7 @@ from repopack.choices import Mode
 from repopack.cli.answer import AnswerView, diff_text, edit_record, format_cost
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, settings_for, stderr_console
+from repopack.cli.options import base_url_option, budget_option, focus_option, model_option
 from repopack.config import parse_budget
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the session pulls in the openai SDK (~1 s to import): only 
     from repopack.chat.edits import FileEdit
     from repopack.chat.session import PackedEvent, Session, UsageEvent
     from repopack.model.client import ClientConfig
-    from repopack.pack.scan import SecretFinding
+    from repopack.packing.scan import SecretFinding
 
 MODE_LABELS = ((Mode.FULL, "full"), (Mode.SKELETON, "skeleton"), (Mode.PATH, "path-only"), (Mode.DROPPED, "left out"))
 
@@ -67,11 +68,11 @@ def stdout_console() -> Console:
 
 @cli.command("ask")
 @click.argument("args", nargs=-1, required=True, metavar="[PATH] QUESTION")
-@click.option("--budget", "-b", help="Token budget for the packed context (default: the model's window "
-              "minus reserved output and the question, or its measured effective context; auto: the latter).")
-@click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
-@click.option("--model", "-m", help="Model name (default REPOPACK_MODEL or gpt-4.1); see `repopack models`.")
-@click.option("--base-url", help="OpenAI-compatible endpoint (default OPENAI_BASE_URL or api.openai.com).")
+@budget_option("Tokens for the packed context (default: the model's measured effective context, else its "
+               "window minus reserved output and the question; auto: the measurement)")
+@focus_option
+@model_option
+@base_url_option
 @click.option("--api-key", help="API key (default OPENAI_API_KEY; prefer the environment over this flag).")
 @click.option("--window", type=int, help="Context window in tokens, for models not in the registry.")
 @click.option("--timeout", type=float, help="Seconds to wait for the endpoint (default 120).")

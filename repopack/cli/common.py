@@ -12,7 +12,7 @@ from rich.console import Console
 
 from repopack.config import Settings, load_settings
 from repopack.errors import UsageError
-from repopack.pack.walk import resolve_root
+from repopack.packing.walk import resolve_root
 
 
 def stderr_console() -> Console:

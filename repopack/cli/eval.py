@@ -14,6 +14,7 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import settings_for, stderr_console
+from repopack.cli.options import base_url_option, model_option
 from repopack.config import parse_budget
 from repopack.errors import CostLimitError, RepoError, UsageError
 from repopack.eval.mine import DEFAULT_MAX_FILES, mine_tasks, read_tasks, write_tasks
@@ -125,8 +126,8 @@ def _slug(text: str) -> str:
 @click.option("--trials", type=click.IntRange(min=1), default=1, show_default=True, help="Trials per size and depth.")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_THRESHOLD,
               show_default=True, help="Accuracy a size needs at every depth to count as effective.")
-@click.option("--model", help="Model name (default: REPOPACK_MODEL or gpt-4.1).")
-@click.option("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")
+@model_option
+@base_url_option
 @click.option("--max-cost", type=float, help="Refuse to run when the estimate is above this many USD.")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the cost.")
 @click.option("--out", type=click.Path(file_okay=False), help="Directory for report.json and heatmap.svg.")
@@ -221,7 +222,7 @@ def localize_command(path: str, tasks_file: str, budgets: str, encoding: str, ou
                      verbose: bool) -> None:
     """File recall of repopack's ranking at token budgets, as in ../shared/bench/localize."""
     from repopack.eval.localize import evaluate_localize
-    from repopack.pack.tokens import get_tokenizer
+    from repopack.packing.tokens import get_tokenizer
 
     root = settings_for(path, {})[0]
     tasks = read_tasks(Path(tasks_file))

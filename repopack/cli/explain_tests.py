@@ -19,6 +19,7 @@ from repopack.chat.session import Session
 from repopack.chat.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
+from repopack.cli.options import base_url_option, budget_option, model_option
 from repopack.config import Settings, parse_budget
 from repopack.errors import ModelError, NoModelConfiguredError
 
@@ -35,9 +36,9 @@ from repopack.errors import ModelError, NoModelConfiguredError
 @click.option("--no-block", is_flag=True, help="Exit 0 even when tests fail (report only).")
 @click.option("--context-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Without a model, write the packed prompts here (default: a new temporary directory).")
-@click.option("--budget", "-b", help="Token budget for each failure's context (default: the model's window).")
-@click.option("--model", help="Model name (default $REPOPACK_MODEL or gpt-4.1).")
-@click.option("--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL).")
+@budget_option("Tokens for each failure's context (default: as for ask)")
+@model_option
+@base_url_option
 def explain_tests_command(path: str, command: str | None, junit: Path | None, max_failures: int, timeout: float,
                           no_block: bool, context_dir: Path | None, budget: str | None, model: str | None,
                           base_url: str | None) -> None:

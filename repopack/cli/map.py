@@ -6,16 +6,17 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
+from repopack.cli.options import budget_option, no_cache_option
 from repopack.config import parse_budget
-from repopack.pack.repomap import skeleton_map
+from repopack.packing.repomap import skeleton_map
 from repopack.util.output import write_output
 
 
 @cli.command("map")
 @click.argument("path", default=".", type=click.Path())
-@click.option("--budget", "-b", help="At most this many tokens; the most central files come first.")
+@budget_option("At most this many tokens; the most central files come first")
 @click.option("-o", "--output", default="-", help="Output file (default stdout).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+@no_cache_option
 def map_command(path: str, budget: str | None, output: str, no_cache: bool) -> None:
     """Print the skeleton map of the repository at PATH."""
     root, settings = settings_for(path, {"cache": False if no_cache else None})

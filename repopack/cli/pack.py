@@ -11,40 +11,47 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from repopack.choices import Format, Mode, Order
+from repopack.choices import Format, Mode, Order, values
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, read_query, settings_for, stderr_console
+from repopack.cli.options import (
+    budget_option,
+    diff_option,
+    encoding_option,
+    focus_option,
+    no_cache_option,
+    query_options,
+)
 from repopack.config import Settings, parse_budget
-from repopack.pack.manifest import build_manifest, explain_lines
-from repopack.pack.pipeline import PackResult, pack_repo
-from repopack.pack.rank import Signals
-from repopack.pack.redaction import SecretFinding
-from repopack.pack.reuse import remember
+from repopack.packing.manifest import build_manifest, explain_lines
+from repopack.packing.pipeline import PackResult, pack_repo
+from repopack.packing.rank import Signals
+from repopack.packing.redaction import SecretFinding
+from repopack.packing.reuse import remember
 from repopack.util.output import write_output
 
 
 @cli.command("pack")
 @click.argument("path", default=".", type=click.Path())
-@click.option("--budget", "-b", help="Token budget for the whole rendered prompt (e.g. 20000 or 32k; auto: the "
-              "measured effective context of the configured model, see `repopack eval needle`).")
-@click.option("--format", "fmt", type=click.Choice(tuple(Format)), help="Output format (default xml).")
+@budget_option("Token budget for the whole rendered prompt; auto: the measured effective context of the "
+               "configured model, see `repopack eval needle`")
+@click.option("--format", "fmt", type=click.Choice(values(Format)), help="Output format (default xml).")
 @click.option("-o", "--output", help="Output file, or - for stdout (default repopack-output.<ext>).")
 @click.option("--include", multiple=True, help="Only pack files matching this gitignore-style glob (repeatable).")
 @click.option("--exclude", multiple=True, help="Never pack files matching this glob (repeatable).")
-@click.option("--encoding", help="tiktoken encoding (default o200k_base, offline fallback cl100k_base).")
+@encoding_option
 @click.option("--line-numbers/--no-line-numbers", default=None, help="Prefix full files with line numbers.")
-@click.option("--order", type=click.Choice(tuple(Order)),
+@click.option("--order", type=click.Choice(values(Order)),
               help="Where the most relevant files go (default relevance-last).")
 @click.option("--max-file-size", "max_file_bytes", type=int, help="Skip files larger than this many bytes.")
 @click.option("--no-default-excludes", is_flag=True, help="Also pack node_modules, build output, lock files ...")
-@click.option("--query", "-q", help="What the prompt is for; files are ranked for it.")
-@click.option("--query-file", type=click.Path(dir_okay=False), help="Read the query from this file.")
-@click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
-@click.option("--diff", "diff_base", help="Rank for the changes since this git ref (HEAD: uncommitted changes).")
+@query_options
+@focus_option
+@diff_option
 @click.option("--explain", is_flag=True, help="Print why each file is in the pack, at which fidelity, or left out.")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="Write the explanation as JSON to this file.")
 @click.option("--no-redact", is_flag=True, help="Do not redact secrets (they are redacted by default).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+@no_cache_option
 def pack_command(path: str, budget: str | None, fmt: str | None, output: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], encoding: str | None, line_numbers: bool | None, order: str | None,
                  max_file_bytes: int | None, no_default_excludes: bool, query: str | None, query_file: str | None,

@@ -8,20 +8,20 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, read_query, settings_for, stderr_console
+from repopack.cli.options import diff_option, focus_option, no_cache_option, query_options
 from repopack.errors import UsageError
-from repopack.pack.pipeline import rank_repo
-from repopack.pack.rank import Signals
+from repopack.packing.pipeline import rank_repo
+from repopack.packing.rank import Signals
 
 
 @cli.command("rank")
 @click.argument("path", default=".", type=click.Path())
-@click.option("--query", "-q", help="The question or task.")
-@click.option("--query-file", type=click.Path(dir_okay=False), help="Read the question from this file.")
-@click.option("--focus", multiple=True, help="A file that matters most (repeatable).")
-@click.option("--diff", "diff_base", help="Rank for the changes since this git ref.")
+@query_options
+@focus_option
+@diff_option
 @click.option("--limit", type=click.IntRange(min=1), help="Print at most this many files.")
 @click.option("--json", "as_json", is_flag=True, help='Print [{"path", "score", "signals"}, ...].')
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+@no_cache_option
 def rank_command(path: str, query: str | None, query_file: str | None, focus: tuple[str, ...],
                  diff_base: str | None, limit: int | None, as_json: bool, no_cache: bool) -> None:
     """Rank the files of the repository at PATH for a question."""

@@ -8,9 +8,10 @@ import click
 from rich.console import Console
 
 from repopack.chat.session import Session
-from repopack.choices import Severity
+from repopack.choices import Severity, values
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
+from repopack.cli.options import base_url_option, budget_option, model_option, no_cache_option
 from repopack.config import parse_budget
 from repopack.errors import RepopackError, UsageError
 from repopack.review.findings import diff_from_patches
@@ -33,13 +34,12 @@ OUTPUTS = ("md", "json", "sarif")
 @click.option("--output", "output_format", type=click.Choice(OUTPUTS), help="Print the review as Markdown, JSON or "
               "SARIF (default md when nothing is posted).")
 @click.option("--output-file", help="Write the --output to this file instead of stdout.")
-@click.option("--fail-on", type=click.Choice((*tuple(Severity), "never")), default="never", show_default=True,
+@click.option("--fail-on", type=click.Choice((*values(Severity), "never")), default="never", show_default=True,
               help="Exit 1 when a finding has this severity or worse.")
-@click.option("--budget", "-b", help="Tokens for the diff plus repository context (default: what the model's "
-              "window leaves).")
-@click.option("--model", help="Model name (default $REPOPACK_MODEL or gpt-4.1).")
-@click.option("--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+@budget_option("Tokens for the diff plus repository context (default: what the model's window leaves)")
+@model_option
+@base_url_option
+@no_cache_option
 def review_command(path: str, pr: int | None, repo: str | None, base: str | None, head: str | None, no_post: bool,
                    output_format: str | None, output_file: str | None, fail_on: str, budget: str | None,
                    model: str | None, base_url: str | None, no_cache: bool) -> None:

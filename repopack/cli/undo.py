@@ -6,7 +6,7 @@ import click
 
 from repopack.cli.app import cli
 from repopack.cli.common import stderr_console
-from repopack.pack.walk import resolve_root
+from repopack.packing.walk import resolve_root
 
 
 @cli.command("undo")

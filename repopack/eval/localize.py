@@ -21,9 +21,9 @@ from pathlib import Path, PurePosixPath
 from repopack.config import Settings, load_settings
 from repopack.errors import RepoError, RepopackError
 from repopack.eval.mine import Task, git, git_toplevel
-from repopack.pack.pipeline import rank_repo
-from repopack.pack.rank import Signals
-from repopack.pack.tokens import Tokenizer
+from repopack.packing.pipeline import rank_repo
+from repopack.packing.rank import Signals
+from repopack.packing.tokens import Tokenizer
 from repopack.util.git import extract_tree
 from repopack.util.limits import BINARY_SNIFF_BYTES, MAX_FILE_BYTES
 

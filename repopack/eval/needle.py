@@ -31,10 +31,10 @@ from repopack.errors import ContextOverflowError, UsageError
 from repopack.model.client import ClientConfig, complete_chat
 from repopack.model.effective import DEFAULT_THRESHOLD, Measurement
 from repopack.model.registry import ModelInfo, estimate_cost
-from repopack.pack.fit import Packed
-from repopack.pack.pipeline import pack_repo
-from repopack.pack.render import block_wrapper, escape_body, render_header
-from repopack.pack.tokens import Tokenizer, get_tokenizer
+from repopack.packing.fit import Packed
+from repopack.packing.pipeline import pack_repo
+from repopack.packing.render import block_wrapper, escape_body, render_header
+from repopack.packing.tokens import Tokenizer, get_tokenizer
 
 ANSWER_TOKENS = 256  # max_tokens per answer: the value is short, but some models think first
 MESSAGE_FRAMING = 16  # tokens a chat template adds around two messages (upper bound)

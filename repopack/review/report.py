@@ -55,7 +55,7 @@ def _fence(text: str, info: str = "") -> str:
 
 def _counts(findings: tuple[Finding, ...] | list[Finding]) -> str:
     counts = Counter(f.severity for f in findings)
-    return ", ".join(f"{counts[s]} {s}" for s in tuple(Severity))
+    return ", ".join(f"{counts[s]} {s}" for s in Severity)
 
 
 def _paths(items: list[str]) -> str:

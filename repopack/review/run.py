@@ -27,11 +27,11 @@ from repopack.config import Settings
 from repopack.errors import RepoError, ReviewError
 from repopack.model.client import ClientConfig, complete_chat
 from repopack.model.templates import render_template
-from repopack.pack.graph import MAX_DEFINERS
-from repopack.pack.index import RepoIndex
-from repopack.pack.pipeline import PackResult, index_repo, pack_repo
-from repopack.pack.rank import Signals, rank_files
-from repopack.pack.scan import redact_text
+from repopack.packing.graph import MAX_DEFINERS
+from repopack.packing.index import RepoIndex
+from repopack.packing.pipeline import PackResult, index_repo, pack_repo
+from repopack.packing.rank import Signals, rank_files
+from repopack.packing.scan import redact_text
 from repopack.review.findings import (
     FileDiff,
     Finding,

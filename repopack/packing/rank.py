@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from repopack.pack.graph import MAX_DEFINERS, build_suffix_index
+from repopack.packing.graph import MAX_DEFINERS, build_suffix_index
 from repopack.util.git import GitError, run_git
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from repopack.pack.index import RepoIndex
+    from repopack.packing.index import RepoIndex
 
 _README = re.compile(r"^readme(\.[a-z0-9]+)?$", re.IGNORECASE)
 _MANIFESTS = frozenset({
@@ -219,7 +219,7 @@ def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> di
 def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> list[RankedFile]:
     import numpy as np
 
-    from repopack.pack.lexical import query_weights
+    from repopack.packing.lexical import query_weights
 
     n = len(index.files)
     if n == 0:
@@ -272,7 +272,7 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> 
 def _personalised(index: RepoIndex, seed: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    from repopack.pack.graph import pagerank
+    from repopack.packing.graph import pagerank
 
     # Sharpen the seed so a few strong matches steer the walk rather than a long tail of weak ones.
     sharpened = np.power(seed / seed.max(), 2)

@@ -1,6 +1,6 @@
 """Redaction records: where secrets were, what kind, and (hidden) how to put them back.
 
-Kept apart from the scanner in `repopack.pack.scan` so that code which only reads or
+Kept apart from the scanner in `repopack.packing.scan` so that code which only reads or
 restores redactions (cached packs, apply) does not import detect-secrets.
 """
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from repopack.pack.parse import FileSymbols
+from repopack.packing.parse import FileSymbols
 
 DOC_LINES = 3  # lines of a docstring or doc comment that are kept
 SMALL_TYPE_LINES = 12  # classes/structs/types this short, with no functions inside, are kept whole

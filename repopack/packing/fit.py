@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from repopack.choices import Format, Mode, Order
 from repopack.errors import BudgetError
-from repopack.pack.render import Document, FileBlock, block_wrapper, render_document
-from repopack.pack.tokens import Tokenizer
+from repopack.packing.render import Document, FileBlock, block_wrapper, render_document
+from repopack.packing.tokens import Tokenizer
 
 FULL_SHARE = 0.70  # with skeletons available, full files may take this share of the budget first
 SKELETON_SHARE = 0.95  # then skeletons up to this share; paths and upgrades use the rest
@@ -138,7 +138,7 @@ def _count_document(doc: Document, text: str, tokenizer: Tokenizer) -> int:
     """
     if len(text) < 2_000_000:
         return tokenizer.count(text)
-    from repopack.pack.render import escape_body, render_footer, render_header
+    from repopack.packing.render import escape_body, render_footer, render_header
 
     wrappers = [render_header(doc), render_footer(doc)]
     for b in doc.blocks:

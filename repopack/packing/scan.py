@@ -46,7 +46,7 @@ from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.util.filetype import determine_file_type
 
-from repopack.pack.redaction import MARKER_RE, Redaction, SecretFinding, marker, restore_secrets
+from repopack.packing.redaction import MARKER_RE, Redaction, SecretFinding, marker, restore_secrets
 
 # Random base64 of 32 chars has a median entropy of ~4.56 bits/char, English-ish
 # identifiers stay below ~4.3.  Demanding both length and entropy keeps ordinary

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from repopack.config import Settings
 from repopack.errors import RepoError
-from repopack.pack import reuse as reuse_store
-from repopack.pack.cache import Cache
-from repopack.pack.fit import Candidate, Packed, fit_files
-from repopack.pack.index import MemoTokenizer, RepoIndex, build_index, count_tokens
-from repopack.pack.rank import RankedFile, Signals, prior, rank_files, structural_order
-from repopack.pack.redaction import Redaction, SecretFinding
-from repopack.pack.tokens import Tokenizer, get_tokenizer
-from repopack.pack.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
+from repopack.packing import reuse as reuse_store
+from repopack.packing.cache import Cache
+from repopack.packing.fit import Candidate, Packed, fit_files
+from repopack.packing.index import MemoTokenizer, RepoIndex, build_index, count_tokens
+from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
+from repopack.packing.redaction import Redaction, SecretFinding
+from repopack.packing.tokens import Tokenizer, get_tokenizer
+from repopack.packing.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
 from repopack.util.git import run_git
 from repopack.util.progress import Progress
 
@@ -76,7 +76,7 @@ class ScanHelpers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from repopack.pack.scan import warm_up
+        from repopack.packing.scan import warm_up
 
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         self.workers = workers
@@ -115,7 +115,7 @@ class _Scan:
             helpers = ScanHelpers.maybe_start(HELPER_MIN_FILES)  # not started early: start now
         self._helpers = helpers
         if big and helpers is not None:
-            from repopack.pack.scan import scan_many
+            from repopack.packing.scan import scan_many
 
             try:
                 self._futures = [helpers.pool.submit(scan_many, [(f.path, f.text) for f in part])
@@ -133,7 +133,7 @@ class _Scan:
         if self._helpers is not None:
             self._helpers.close()
         if verdicts is None:
-            from repopack.pack.scan import scan_many  # detect-secrets loads only when something is new
+            from repopack.packing.scan import scan_many  # detect-secrets loads only when something is new
 
             verdicts = scan_many([(f.path, f.text) for f in self.todo])
         fresh = {f.digest: v for f, v in zip(self.todo, verdicts, strict=True)}

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from repopack import __version__
 from repopack.choices import Mode
-from repopack.pack.pipeline import PackResult
+from repopack.packing.pipeline import PackResult
 
 _SIGNAL_WORDS = {
     "lexical": "question words in its text",

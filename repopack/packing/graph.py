@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
     import scipy.sparse as sp
 
-    from repopack.pack.parse import FileSymbols
+    from repopack.packing.parse import FileSymbols
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 from repopack import __version__
 from repopack.choices import Format, Mode
-from repopack.pack.languages import fence_name
+from repopack.packing.languages import fence_name
 
 _CLOSE_TAG = re.compile(r"</(file|files|repository)", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`{3,}")

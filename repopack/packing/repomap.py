@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from repopack.config import Settings
-from repopack.pack.pipeline import index_repo
+from repopack.packing.pipeline import index_repo
 from repopack.util.progress import Progress
 
 

@@ -20,27 +20,27 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from repopack.pack.cache import Cache
-from repopack.pack.tokens import Tokenizer
-from repopack.pack.walk import SourceFile
+from repopack.packing.cache import Cache
+from repopack.packing.tokens import Tokenizer
+from repopack.packing.walk import SourceFile
 from repopack.util.progress import Progress
 
 if TYPE_CHECKING:
-    from repopack.pack.graph import RepoGraph
-    from repopack.pack.lexical import BM25Index
-    from repopack.pack.parse import FileSymbols
+    from repopack.packing.graph import RepoGraph
+    from repopack.packing.lexical import BM25Index
+    from repopack.packing.parse import FileSymbols
 
 # Parsing, graphs and search indexes load on first use: a plain pack needs none of them.
 
 
 def parse_file(path: str, text: str, language: str | None = None) -> FileSymbols:
-    from repopack.pack.parse import parse_file as parse
+    from repopack.packing.parse import parse_file as parse
 
     return parse(path, text, language)
 
 
 def number_lines(text: str) -> str:
-    from repopack.pack.skeleton import number_lines as numbered
+    from repopack.packing.skeleton import number_lines as numbered
 
     return numbered(text)
 
@@ -108,7 +108,7 @@ class RepoIndex:
                 # Queries hold the GIL, so a big cold parse runs in helper processes.
                 items = [(self.files[i].path, self.files[i].text, self.files[i].language) for i in targets]
                 chunks = [items[k:k + 128] for k in range(0, len(items), 128)]
-                from repopack.pack.parse import parse_many
+                from repopack.packing.parse import parse_many
 
                 try:
                     return [s for chunk in processes.map(parse_many, chunks) for s in chunk]
@@ -141,7 +141,7 @@ class RepoIndex:
 
     @cached_property
     def terms(self) -> list[Counter[str]]:
-        from repopack.pack.lexical import terms_of
+        from repopack.packing.lexical import terms_of
 
         ns = Cache.namespace("terms", 1)
         return _cached_map(self.cache, ns, [f.digest for f in self.files],
@@ -160,14 +160,14 @@ class RepoIndex:
 
     @cached_property
     def graph(self) -> RepoGraph:
-        from repopack.pack.graph import RepoGraph, build_graph
+        from repopack.packing.graph import RepoGraph, build_graph
 
         return self._snapshot("graph", lambda: build_graph(self.symbols),
                               lambda g: isinstance(g, RepoGraph) and g.paths == self.paths)
 
     @cached_property
     def _bm25(self) -> tuple[BM25Index, BM25Index]:
-        from repopack.pack.lexical import BM25Index, path_terms, word_terms
+        from repopack.packing.lexical import BM25Index, path_terms, word_terms
 
         def build() -> tuple[BM25Index, BM25Index]:
             names = []
@@ -200,7 +200,7 @@ class RepoIndex:
         keys = [_symbol_key(self.files[i]) for i in indices]
         symbols: dict[int, FileSymbols] = {}
 
-        from repopack.pack.skeleton import skeleton_text
+        from repopack.packing.skeleton import skeleton_text
 
         def make(missing: list[int]) -> list[tuple[str, int]]:
             targets = [indices[m] for m in missing]

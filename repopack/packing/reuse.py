@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from repopack import __version__
-from repopack.pack.cache import Cache
+from repopack.packing.cache import Cache
 from repopack.util.paths import cache_dir
 
 RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted

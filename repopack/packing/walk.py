@@ -21,7 +21,7 @@ from pathlib import Path
 import pathspec
 
 from repopack.errors import RepoError
-from repopack.pack.languages import language_for_path
+from repopack.packing.languages import language_for_path
 from repopack.util.git import GitError, git_toplevel, run_git
 from repopack.util.limits import BINARY_SNIFF_BYTES, MAX_FILE_BYTES
 

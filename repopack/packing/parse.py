@@ -34,7 +34,7 @@ from functools import cache
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
-from repopack.pack.languages import language_for_path
+from repopack.packing.languages import language_for_path
 
 
 @dataclass(frozen=True)
