@@ -1,17 +1,24 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from repopack.errors import RepoError
 from repopack.packing.walk import (
     SKIP_BINARY,
     SKIP_DEFAULT,
+    SKIP_NESTED_REPO,
     SKIP_SENSITIVE,
     SKIP_SIZE,
     SKIP_SYMLINK,
+    SKIP_SYMLINK_BROKEN,
+    SKIP_SYMLINK_DIR,
+    SKIP_SYMLINK_LOOP,
     WalkRules,
     decode_text,
     resolve_root,
@@ -138,3 +145,116 @@ def test_resolve_root_errors(tmp_path: Path) -> None:
     with pytest.raises(RepoError, match="not a directory"):
         resolve_root(tmp_path / "f.txt")
 
+
+
+GO_ZERO_GITIGNORE = """# Ignore all
+*
+
+# Unignore all with extensions
+!*.*
+!**/Dockerfile
+!**/Makefile
+
+# Unignore all dirs
+!*/
+!api
+
+**/.idea
+**/logs
+**/coverage.txt
+"""
+GO_ZERO_TREE = {".gitignore": GO_ZERO_GITIGNORE, "core/logx/logs.go": "package logx\n",
+                "core/logx/logs/app.log": "x\n", "core/stores/redis/redis.go": "package redis\n",
+                "rest/httpx/util.go": "package httpx\n", "tools/goctl/Dockerfile": "FROM golang\n",
+                "tools/goctl/goctl": "binary-ish\n", "Makefile": "all:\n", "LICENSE": "MIT\n", "go.mod": "module x\n"}
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_go_zero_ignore_everything_then_re_include(make_repo, use_git: bool) -> None:
+    root = make_repo(GO_ZERO_TREE, git_init=use_git)
+    assert paths(walk_repo(root, WalkRules(use_git=use_git))) == {
+        ".gitignore", "core/logx/logs.go", "core/stores/redis/redis.go", "rest/httpx/util.go",
+        "tools/goctl/Dockerfile", "Makefile", "go.mod"}
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_grpc_credentials_package_is_code_not_a_credentials_file(make_repo, use_git: bool) -> None:
+    root = make_repo({"credentials/credentials.go": "package credentials\n",
+                      "credentials/alts/utils.go": "package alts\n", "deploy/credentials": "[default]\nkey=x\n",
+                      "credentials.json": "{}", "go.mod": "module grpc\n"}, git_init=use_git)
+    result = walk_repo(root, WalkRules(use_git=use_git))
+    assert paths(result) == {"credentials/credentials.go", "credentials/alts/utils.go", "go.mod"}
+    assert {s.path: s.reason for s in result.skipped} == {"deploy/credentials": SKIP_SENSITIVE,
+                                                          "credentials.json": SKIP_SENSITIVE}
+
+
+def test_a_virtualenv_is_a_default_exclude_whatever_its_name(make_repo) -> None:
+    root = make_repo({"app.py": "", ".env/pyvenv.cfg": "home = /usr\n", ".env/lib/site.py": "",
+                      "tools/py311/pyvenv.cfg": "", "tools/py311/bin/activate": ""}, git_init=False)
+    assert paths(walk_repo(root)) == {"app.py"}
+
+
+def test_a_nul_byte_anywhere_makes_a_file_binary(make_repo) -> None:
+    late_nul = b"Sherlock Holmes\n" * 600 + b"\x00 after the first 8 KiB\n"
+    root = make_repo({"sherlock-nul.txt": late_nul, "clean.txt": "text\n",
+                      "utf16.txt": "héllo wörld".encode("utf-16"), "utf16-nul.txt": "a\x00b".encode("utf-16")})
+    result = walk_repo(root)
+    assert paths(result) == {"clean.txt", "utf16.txt"}
+    assert {s.path: s.reason for s in result.skipped} == {"sherlock-nul.txt": SKIP_BINARY,
+                                                          "utf16-nul.txt": SKIP_BINARY}
+    assert all("\x00" not in f.text for f in result.files)
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_symlink_skip_reasons_are_the_true_ones(make_repo, tmp_path: Path, use_git: bool) -> None:
+    root = make_repo({"real.py": "r = 1\n", "pkg/m.py": ""}, git_init=use_git, commit=False)
+    (tmp_path / "outside.py").write_text("o = 1\n")
+    os.symlink("self_loop", root / "self_loop")
+    os.symlink("loop_b", root / "loop_a")
+    os.symlink("loop_a", root / "loop_b")
+    os.symlink("missing.py", root / "dangling")
+    os.symlink(str(tmp_path / "outside.py"), root / "out")
+    os.symlink("pkg", root / "pkg_link")
+    os.symlink("real.py", root / "alias.py")
+    result = walk_repo(root, WalkRules(use_git=use_git))
+    assert paths(result) == {"real.py", "pkg/m.py", "alias.py"}
+    assert {s.path: s.reason for s in result.skipped} == {
+        "self_loop": SKIP_SYMLINK_LOOP, "loop_a": SKIP_SYMLINK_LOOP, "loop_b": SKIP_SYMLINK_LOOP,
+        "dangling": SKIP_SYMLINK_BROKEN, "out": SKIP_SYMLINK, "pkg_link": SKIP_SYMLINK_DIR}
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_a_nested_repository_is_reported_not_read(make_repo, use_git: bool) -> None:
+    root = make_repo({"a.py": ""}, git_init=use_git, commit=False)
+    inner = root / "vendor" / "lib"
+    inner.mkdir(parents=True)
+    (inner / "lib.py").write_text("x = 1\n")
+    git(inner, "init", "-q")
+    result = walk_repo(root, WalkRules(use_git=use_git))
+    assert paths(result) == {"a.py"}
+    assert [(s.path, s.reason) for s in result.skipped] == [("vendor/lib", SKIP_NESTED_REPO)]
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_a_non_utf8_file_name_is_walked_under_its_escape(tmp_path: Path, use_git: bool) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    with open(os.path.join(os.fsencode(root), b"latin1_\xe9.py"), "wb") as fh:
+        fh.write(b"def caf():\n    return 1\n")
+    (root / "main.py").write_text("print(1)\n")
+    if use_git:
+        git(root, "init", "-q")
+        git(root, "add", "-A")
+    result = walk_repo(root, WalkRules(use_git=use_git))
+    assert paths(result) == {"latin1_\\xe9.py", "main.py"}
+    latin = next(f for f in result.files if f.path != "main.py")
+    assert latin.text == "def caf():\n    return 1\n" and latin.language == "python"
+
+
+def test_walk_outside_git_matches_git_on_the_fixture_repos(fixture_repo, tmp_path: Path) -> None:
+    for name in ("nasty", "polyglot", "pyapp"):
+        plain = fixture_repo(name, git_init=False)
+        listed = set(walk_repo(plain, WalkRules(use_git=False)).files)
+        subprocess.run(["git", "init", "-q", str(plain)], check=True, capture_output=True)
+        assert {f.path for f in listed} == paths(walk_repo(plain)), name
+        shutil.rmtree(plain)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import stat
@@ -38,6 +39,7 @@ from repopack.chat.edits import FileEdit, Hunk
 from repopack.errors import ApplyError, NothingToUndoError
 from repopack.packing.redaction import MARKER_RE, Redaction, restore_secrets
 from repopack.util.fs import atomic_write
+from repopack.util.names import display_name, fs_name, raw_name
 
 JOURNAL_DIR = PurePosixPath(".repopack/undo")
 _FORBIDDEN_PARTS = {".git", ".repopack"}
@@ -129,13 +131,13 @@ def undo_last(root: Path) -> list[str]:
     manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
     restored: list[str] = []
     for item in manifest["files"]:
-        target = root / item["path"]
+        target = root / fs_name(item["path"])
         previous = (entry / item["blob"]).read_bytes() if item["existed"] else None
         _restore(target, previous, item.get("mode"))
         restored.append(item["path"])
     for directory in sorted(manifest.get("created_dirs", []), key=len, reverse=True):
         with suppress(OSError):
-            (root / directory).rmdir()
+            (root / fs_name(directory)).rmdir()
     shutil.rmtree(entry)
     return restored
 
@@ -213,11 +215,21 @@ def _plan(
 
 
 def safe_target(root: Path, rel: str) -> Path:
-    """``root / rel`` if writing there stays inside ``root``; else raise with the reason."""
+    """``root / rel`` if writing there stays inside ``root``; else raise with the reason.
+
+    ``rel`` is a display name: a file whose name is not UTF-8 is named under its escape
+    (``latin1_\\xe9.py``) and written under its real bytes."""
     if not rel or rel.strip() != rel or "\0" in rel:
         raise _Reject("empty or malformed path")
-    if "\\" in rel:
+    raw = raw_name(rel)
+    if display_name(raw) != rel:
+        raise _Reject("malformed path (not a name as repopack shows it)")
+    real = os.fsdecode(raw)
+    if "\\" in real:
         raise _Reject("backslash in path")
+    if re.search(r"[\x00-\x1f\x7f]", real) and not os.path.lexists(os.path.join(root, real)):
+        raise _Reject("control character in the name of a new file")
+    rel = real
     if rel.startswith("/") or re.match(r"^[A-Za-z]:", rel) or rel.startswith("~"):
         raise _Reject("absolute path; only paths inside the repository are allowed")
     parts = PurePosixPath(rel).parts
@@ -403,7 +415,7 @@ def _write_journal(root: Path, changes: Iterable[_Change]) -> Path:
         files.append(item)
         parent = change.target.parent
         while not parent.exists():
-            created_dirs.add(parent.relative_to(root).as_posix())
+            created_dirs.add(display_name(os.fsencode(parent.relative_to(root).as_posix())))
             parent = parent.parent
     manifest = {"version": 1, "root": str(root), "files": files, "created_dirs": sorted(created_dirs)}
     (entry / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -17,6 +17,8 @@ from typing import Literal, cast
 
 import unidiff
 
+from repopack.util.names import git_unquote
+
 DEV_NULL = "/dev/null"
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 _HUNK_HEADER = re.compile(r"^@@+ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@+ ?(.*)$")
@@ -191,7 +193,8 @@ def _clean_path(raw: str | None, prefix: str) -> str | None:
         return None
     path = raw.split("\t", 1)[0].strip()
     if len(path) >= 2 and path[0] == path[-1] == '"':
-        path = path[1:-1]
+        unquoted = git_unquote(path)  # git quotes names with unusual bytes: "a/latin1_\351.py"
+        path = unquoted if unquoted != path else path[1:-1]
     if not path:
         return None
     if path == DEV_NULL:

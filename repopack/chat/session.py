@@ -30,6 +30,7 @@ from repopack.packing.redaction import Redaction
 from repopack.packing.tokens import get_tokenizer
 from repopack.packing.walk import decode_text, resolve_root
 from repopack.util.env import env
+from repopack.util.names import fs_name
 
 Message = dict[str, str]
 OVERFLOW_SHRINK = 0.6  # after a context-length error, retry once with this share of the budget
@@ -157,7 +158,7 @@ class Session:
         for d in result.packed.decisions:
             if d.mode in (Mode.FULL, Mode.SKELETON):
                 try:
-                    self._hashes[d.path] = sha256_hex((self.root / d.path).read_bytes())
+                    self._hashes[d.path] = sha256_hex((self.root / fs_name(d.path)).read_bytes())
                 except OSError:
                     continue
 
@@ -249,7 +250,7 @@ class Session:
         if path not in self._redacted_paths:
             return None
         try:
-            raw = (self.root / path).read_bytes()
+            raw = (self.root / fs_name(path)).read_bytes()
         except OSError:
             return None
         from repopack.packing.scan import redact_text

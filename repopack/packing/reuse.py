@@ -22,6 +22,7 @@ from typing import Any
 
 from repopack import __version__
 from repopack.packing.cache import Cache
+from repopack.util.names import fs_name
 from repopack.util.paths import cache_dir
 
 RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted
@@ -33,7 +34,7 @@ def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
     newest = 0
     for name in [*names, ".repopackignore", ".gitignore"]:
         try:
-            st = os.lstat(os.path.join(root, name))
+            st = os.lstat(os.path.join(root, fs_name(name)))
         except OSError:
             h.update(f"{name}\0-\n".encode())
             continue

@@ -2,14 +2,17 @@
 
 In a git work tree one `git ls-files -co --exclude-standard -z` lists tracked files and
 untracked files that are not ignored (fast, and exactly git's own ignore rules).
-Elsewhere, or when git is missing, a filesystem walk applies the same rules with
-pathspec: `.gitignore` at every level and `.git/info/exclude`.  Then, always: the
-built-in excludes, `.repopackignore`, include/exclude globs, symlink, size, binary and
-readability checks.  Text is decoded as UTF-8 (BOM-aware) with invalid bytes replaced.
+Elsewhere, or when git is missing, `ignore.list_untracked` walks the file system with the
+same rules, byte for byte: `.gitignore` at every level and `.git/info/exclude`.  Then,
+always: the built-in excludes, `.repopackignore`, include/exclude globs, symlink, size,
+binary and readability checks.  Text is decoded as UTF-8 (BOM-aware) with invalid bytes
+replaced.  Paths are display names (`repopack.util.names`): a name that is not valid UTF-8
+is carried under a visible, reversible escape and mapped back whenever the disk is touched.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -21,9 +24,11 @@ from pathlib import Path
 import pathspec
 
 from repopack.errors import RepoError
+from repopack.packing.ignore import TreeRules, list_untracked
 from repopack.packing.languages import language_for_path
-from repopack.util.git import GitError, git_toplevel, run_git
-from repopack.util.limits import BINARY_SNIFF_BYTES, MAX_FILE_BYTES
+from repopack.util.git import GitError, git_toplevel, run_git_bytes
+from repopack.util.limits import MAX_FILE_BYTES
+from repopack.util.names import display_name, fs_name, raw_name
 
 # Skip reasons, as shown to users.
 SKIP_IGNORED = "ignored"
@@ -34,6 +39,10 @@ SKIP_NOT_INCLUDED = "not matched by --include"
 SKIP_BINARY = "binary"
 SKIP_SIZE = "too large"
 SKIP_SYMLINK = "symlink leaves the repository"
+SKIP_SYMLINK_LOOP = "symlink loop"
+SKIP_SYMLINK_BROKEN = "broken symlink"
+SKIP_SYMLINK_DIR = "symlink to a directory"
+SKIP_NESTED_REPO = "nested git repository"
 SKIP_UNREADABLE = "unreadable"
 
 DEFAULT_EXCLUDES = (
@@ -49,7 +58,8 @@ DEFAULT_EXCLUDES = (
     "repopack-output.*", ".DS_Store",
 )
 
-# Never packed unless asked for by name: the usual homes of credentials.
+# Never packed unless asked for by name: the usual homes of credentials.  These name *files*
+# (a Go package directory called `credentials/` is code, not a credentials file).
 SENSITIVE_EXCLUDES = (
     ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
     "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "*.ppk", ".netrc", ".pgpass", ".htpasswd",
@@ -130,85 +140,54 @@ def decode_text(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8", errors="replace"), True
 
 
-def looks_binary(path: str, head: bytes) -> bool:
-    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if ext in BINARY_EXTENSIONS:
+def has_binary_extension(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return "." in name and name.rsplit(".", 1)[-1].lower() in BINARY_EXTENSIONS
+
+
+def looks_binary(path: str, data: bytes) -> bool:
+    """A known binary extension, or a NUL byte anywhere (a UTF-16 file with a BOM has NULs by
+    design: it is binary when a NUL character survives decoding)."""
+    if has_binary_extension(path):
         return True
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return False  # UTF-16 text has NULs by design
-    return b"\x00" in head[:BINARY_SNIFF_BYTES]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return "\x00" in data.decode("utf-16")
+        except UnicodeDecodeError:
+            return True
+    return b"\x00" in data
 
 
 def _git_list(root: Path) -> list[str] | None:
-    """Tracked plus untracked-not-ignored files below root, relative to root."""
+    """Tracked plus untracked-not-ignored files below root, relative to root, as display names."""
     if git_toplevel(root) is None:
         return None
     try:
-        out = run_git(root, "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z", "--", ".")
+        out = run_git_bytes(root, "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z", "--", ".")
     except GitError:
         return None
-    return sorted({n for n in out.split("\0") if n})
+    return sorted({display_name(n) for n in out.split(b"\0") if n})
 
 
 def _read_ignore_file(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
     except OSError:
         return []
 
 
-def _fs_list(root: Path, always_skip: _FastSpec) -> list[str]:
-    """Filesystem walk honouring .gitignore files at every level and .git/info/exclude."""
-    top_lines = _read_ignore_file(root / ".git" / "info" / "exclude")
-    specs: list[tuple[str, pathspec.PathSpec]] = []
-    if top_lines:
-        specs.append(("", pathspec.GitIgnoreSpec.from_lines(top_lines)))
-    found: list[str] = []
-
-    def ignored(rel: str, is_dir: bool) -> bool:
-        probe = rel + "/" if is_dir else rel
-        for base, spec in specs:
-            if base and not probe.startswith(base):
-                continue
-            if spec.match_file(probe[len(base):]):
-                return True
-        return False
-
-    def visit(directory: Path, rel_dir: str) -> None:
-        gi = directory / ".gitignore"
-        pushed = False
-        if gi.is_file():
-            specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(_read_ignore_file(gi))))
-            pushed = True
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            entries = []
-        for entry in entries:
-            rel = rel_dir + entry.name
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if entry.name == ".git" or ignored(rel, is_dir) or always_skip.match_file(rel + ("/" if is_dir else "")):
-                continue
-            if is_dir:
-                visit(Path(entry.path), rel + "/")
-            else:
-                found.append(rel)
-        if pushed:
-            specs.pop()
-
-    visit(root, "")
-    return found
+def _fs_list(root: Path) -> list[str]:
+    """What git would list below root, without git (see `ignore.list_untracked`)."""
+    listing = list_untracked(root)
+    return sorted([display_name(n) for n in listing.files] + [display_name(n) for n in listing.nested_repos])
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 class _FastSpec:
-    """A gitignore spec that first asks one combined regex of its positive patterns.
-
-    pathspec tries every pattern in turn, which costs ~0.5 s on a 7,000-file tree with
-    the built-in excludes.  When no positive pattern matches, no negation can matter.
-    """
+    """A gitignore spec for --include/--exclude globs that first asks one combined regex of its
+    positive patterns (when none matches, no negation can matter)."""
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._spec = pathspec.GitIgnoreSpec.from_lines(list(lines))
@@ -224,38 +203,49 @@ class _FastSpec:
         return self._spec.match_file(path) if self._has_negation else True
 
 
-def _spec(lines: Iterable[str]) -> _FastSpec:
-    return _FastSpec(lines)
-
-
 def _glob_spec(patterns: Iterable[str]) -> _FastSpec | None:
     pats = [p for p in patterns if p]
     return _FastSpec(pats) if pats else None
 
 
-def _inside(root: Path, path: Path) -> bool:
+def _inside(root: Path, real: str) -> bool:
+    top = str(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _symlink_skip(root: Path, rel: str, full: str) -> tuple[SkippedFile | None, os.stat_result | None]:
+    """Why a symlink is not packed (None: it is a regular file inside the repository), and its target's stat."""
     try:
-        path.resolve().relative_to(root)
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
+        st = os.stat(full)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return SkippedFile(rel, SKIP_SYMLINK_LOOP), None
+        real = os.path.realpath(full)
+        return SkippedFile(rel, SKIP_SYMLINK if not _inside(root, real) else SKIP_SYMLINK_BROKEN), None
+    if not _inside(root, os.path.realpath(full)):
+        return SkippedFile(rel, SKIP_SYMLINK), None
+    if stat.S_ISDIR(st.st_mode):
+        return SkippedFile(rel, SKIP_SYMLINK_DIR), None
+    return None, st
 
 
 def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None, SkippedFile | None, str | None]:
-    full = os.path.join(root, rel)  # os.path, not pathlib: this runs once per file of big trees
+    full = os.path.join(root, fs_name(rel))  # os.path, not pathlib: this runs once per file of big trees
     try:
         st = os.lstat(full)
     except OSError:
         return None, None, None  # deleted in the work tree but still in the index
     if stat.S_ISLNK(st.st_mode):
-        if not _inside(root, Path(full)):
-            return None, SkippedFile(rel, SKIP_SYMLINK), None
-        try:
-            st = os.stat(full)
-        except OSError:
-            return None, SkippedFile(rel, SKIP_SYMLINK), None
+        skip, target = _symlink_skip(root, rel, full)
+        if skip is not None or target is None:
+            return None, skip, None
+        st = target
+    if stat.S_ISDIR(st.st_mode):
+        return None, SkippedFile(rel.rstrip("/"), SKIP_NESTED_REPO), None  # submodule or nested repository
     if not stat.S_ISREG(st.st_mode):
-        return None, None, None  # directories (submodules), sockets, fifos
+        return None, None, None  # sockets, fifos
+    if has_binary_extension(rel):
+        return None, SkippedFile(rel, SKIP_BINARY, st.st_size), None
     if st.st_size > rules.max_file_bytes:
         return None, SkippedFile(rel, SKIP_SIZE, st.st_size), None
     try:
@@ -263,20 +253,24 @@ def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None
             raw = fh.read()
     except OSError as exc:
         return None, SkippedFile(rel, SKIP_UNREADABLE, st.st_size), f"cannot read {rel}: {exc.strerror or exc}"
-    if looks_binary(rel, raw[:BINARY_SNIFF_BYTES]):
+    if looks_binary(rel, raw):
         return None, SkippedFile(rel, SKIP_BINARY, len(raw)), None
     text, bad = decode_text(raw)
     digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
     return SourceFile(rel, text, len(raw), digest, language_for_path(rel), bad), None, None
 
 
+def _virtualenvs(names: Iterable[str]) -> set[bytes]:
+    """Directories that are virtualenvs (whatever they are called: `.env/`, `py311/`): they hold `pyvenv.cfg`."""
+    return {raw_name(n[:-len("/pyvenv.cfg")]) for n in names if n.endswith("/pyvenv.cfg")}
+
+
 def list_candidates(root: Path, rules: WalkRules) -> tuple[list[str], bool]:
     """Paths below root after git/gitignore rules, and whether git produced them."""
-    always = _spec([".git/"])
     names = _git_list(root) if rules.use_git else None
     if names is not None:
         return names, True
-    return _fs_list(root, always), False
+    return _fs_list(root), False
 
 
 def walk_repo(root: Path, rules: WalkRules = WalkRules(),
@@ -284,9 +278,9 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
               progress: Callable[[str, int, int], None] | None = None) -> WalkResult:
     """Classify and read every candidate; `listed` reuses a `list_candidates` result."""
     names, used_git = listed if listed is not None else list_candidates(root, rules)
-    defaults = _spec(DEFAULT_EXCLUDES) if rules.default_excludes else None
-    sensitive = None if rules.include_sensitive else _spec(SENSITIVE_EXCLUDES + SENSITIVE_ALLOW)
-    repopackignore = _spec(_read_ignore_file(root / ".repopackignore"))
+    defaults = TreeRules(DEFAULT_EXCLUDES, dirs=_virtualenvs(names)) if rules.default_excludes else None
+    sensitive = None if rules.include_sensitive else TreeRules(SENSITIVE_EXCLUDES + SENSITIVE_ALLOW)
+    repopackignore = TreeRules(_read_ignore_file(root / ".repopackignore"), git_semantics=True)
     include = _glob_spec(rules.include)
     exclude = _glob_spec(rules.exclude)
 
@@ -299,11 +293,12 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
         reason = None
         if rel.startswith(".git/") or "/.git/" in rel:
             continue
-        if defaults is not None and defaults.match_file(rel):
+        raw = raw_name(rel)
+        if defaults is not None and defaults.match(raw):
             reason = SKIP_DEFAULT
-        elif sensitive is not None and sensitive.match_file(rel):
+        elif sensitive is not None and sensitive.match(raw):
             reason = SKIP_SENSITIVE
-        elif repopackignore.match_file(rel):
+        elif repopackignore.match(raw):
             reason = SKIP_IGNORED
         elif exclude is not None and exclude.match_file(rel):
             reason = SKIP_EXCLUDED
