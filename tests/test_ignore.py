@@ -213,7 +213,7 @@ def git_copy(tmp_path_factory: pytest.TempPathFactory) -> GitCopy:
     return GitCopy(tmp_path_factory.mktemp("oracle"))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=trees())
 def test_random_trees_list_like_git(files: dict[str, str], tmp_path: Path, git_copy: GitCopy) -> None:
     with tempfile.TemporaryDirectory(dir=tmp_path) as scratch:
