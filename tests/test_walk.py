@@ -258,3 +258,12 @@ def test_walk_outside_git_matches_git_on_the_fixture_repos(fixture_repo, tmp_pat
         subprocess.run(["git", "init", "-q", str(plain)], check=True, capture_output=True)
         assert {f.path for f in listed} == paths(walk_repo(plain)), name
         shutil.rmtree(plain)
+
+
+def test_a_source_package_named_like_build_output_is_packed(make_repo) -> None:
+    pip_build = "src/pip/_internal/operations/build/"
+    sources = {pip_build + "__init__.py", pip_build + "wheel.py", "coverage/__init__.py", "coverage/control.py",
+               "internal/out/out.go"}
+    outputs = {"build/lib/pkg/__init__.py", "dist/app.js", "target/debug/x.rs"}
+    root = make_repo(dict.fromkeys(sources | outputs, ""), git_init=False)
+    assert paths(walk_repo(root)) == sources

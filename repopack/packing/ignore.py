@@ -292,16 +292,18 @@ class TreeRules:
     brings a file back out), any other pattern names files.  So `credentials` matches a
     credentials file and not the Go package `credentials/`, and `*.map` no directory.
     `dirs` adds directories matched whatever the patterns say (for example virtualenvs found
-    by their `pyvenv.cfg`).  With `git_semantics`, patterns mean what they mean in a
+    by their `pyvenv.cfg`); `keep` names directories the directory patterns do not match
+    (a source package called `build/`).  With `git_semantics`, patterns mean what they mean in a
     `.gitignore` instead (`name` matches a file or a directory): for user-written ignore files."""
 
     def __init__(self, lines: Iterable[str | bytes], *, git_semantics: bool = False,
-                 dirs: Iterable[bytes] = ()) -> None:
+                 dirs: Iterable[bytes] = (), keep: Iterable[bytes] = ()) -> None:
         raw = [line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line for line in lines]
         self.files = IgnoreList(raw)
         named_dirs = [r for r in raw if r.rstrip(b" ").endswith(b"/")]
         self.directories = self.files if git_semantics else IgnoreList(named_dirs)
         self._dirs: dict[bytes, bool] = {b"": False, **dict.fromkeys(dirs, True)}
+        self._keep = frozenset(keep)
         self._check_dirs = bool(self.directories) or len(self._dirs) > 1
         self._empty = not self.files and not self._check_dirs
 
@@ -309,7 +311,8 @@ class TreeRules:
         known = self._dirs.get(directory)
         if known is None:
             parent = directory[:directory.rfind(b"/")] if b"/" in directory else b""
-            known = self._dir_matched(parent) or self.directories.verdict(directory, True) is True
+            known = self._dir_matched(parent) or (directory not in self._keep
+                                                  and self.directories.verdict(directory, True) is True)
             self._dirs[directory] = known
         return known
 

@@ -260,9 +260,26 @@ def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None
     return SourceFile(rel, text, len(raw), digest, language_for_path(rel), bad), None, None
 
 
+# Names that usually hold build output, but are also ordinary package names (pip's
+# `operations/build/`, coverage.py's `coverage/`, a Go `dist` package).
+OUTPUT_DIR_NAMES = frozenset({"build", "dist", "out", "target", "coverage"})
+
+
 def _virtualenvs(names: Iterable[str]) -> set[bytes]:
     """Directories that are virtualenvs (whatever they are called: `.env/`, `py311/`): they hold `pyvenv.cfg`."""
     return {raw_name(n[:-len("/pyvenv.cfg")]) for n in names if n.endswith("/pyvenv.cfg")}
+
+
+def _source_packages(names: Iterable[str]) -> set[bytes]:
+    """Directories with an output-like name that are source packages (they hold `__init__.py` or
+    Go files), which build tools never write: the built-in `build/`, `dist/`, … do not apply to them."""
+    found = set()
+    for n in names:
+        if n.endswith(("/__init__.py", ".go")):
+            directory, _, _ = n.rpartition("/")
+            if directory.rpartition("/")[2] in OUTPUT_DIR_NAMES:
+                found.add(raw_name(directory))
+    return found
 
 
 def list_candidates(root: Path, rules: WalkRules) -> tuple[list[str], bool]:
@@ -278,7 +295,8 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
               progress: Callable[[str, int, int], None] | None = None) -> WalkResult:
     """Classify and read every candidate; `listed` reuses a `list_candidates` result."""
     names, used_git = listed if listed is not None else list_candidates(root, rules)
-    defaults = TreeRules(DEFAULT_EXCLUDES, dirs=_virtualenvs(names)) if rules.default_excludes else None
+    defaults = (TreeRules(DEFAULT_EXCLUDES, dirs=_virtualenvs(names), keep=_source_packages(names))
+                if rules.default_excludes else None)
     sensitive = None if rules.include_sensitive else TreeRules(SENSITIVE_EXCLUDES + SENSITIVE_ALLOW)
     repopackignore = TreeRules(_read_ignore_file(root / ".repopackignore"), git_semantics=True)
     include = _glob_spec(rules.include)
