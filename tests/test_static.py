@@ -1,4 +1,4 @@
-"""The style checks run with the tests: ruff over everything, mypy over the core library."""
+"""The style checks run with the tests: ruff over everything, mypy over the core library and the TUI."""
 
 from __future__ import annotations
 
@@ -19,6 +19,6 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_is_clean_on_the_core(tmp_path: Path) -> None:
-    result = run("mypy", "repopack", "--cache-dir", str(tmp_path / "mypy"))
+def test_mypy_is_clean_on_the_core_and_tui(tmp_path: Path) -> None:
+    result = run("mypy", "repopack", "tui", "--cache-dir", str(tmp_path / "mypy"))
     assert result.returncode == 0, result.stdout + result.stderr
