@@ -31,6 +31,6 @@ def test_pack_to_stdout_and_error_exit_codes(make_repo, tmp_path) -> None:
 
 def test_python_dash_m_runs_the_same_cli(make_repo) -> None:
     root = make_repo({"app.py": "x = 1\n"})
-    out = subprocess.run([sys.executable, "-m", "repopack", "rank", ".", "-q", "x"], cwd=root, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-m", "repopack", "rank", ".", "-q", "x"], cwd=root, capture_output=True,
+                         text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.split() == ["app.py"]
