@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from repopack.choices import Mode
+from repopack.packing.fit import BLOCK_MODES
 from repopack.packing.walk import SKIP_EXCLUDED
 
 if TYPE_CHECKING:
     from repopack.packing.pipeline import PackResult
 
 STATE_EXCLUDED = "excluded"
-STATES = (Mode.FULL, Mode.SKELETON, Mode.PATH, Mode.DROPPED, STATE_EXCLUDED)
+STATES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED, STATE_EXCLUDED)
 _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 
 
@@ -67,7 +68,7 @@ class ContextView:
             for folder in ancestors(row.path):
                 entry = totals.setdefault(folder, [0, 0, 0])
                 entry[0] += row.tokens
-                entry[1] += row.state in (Mode.FULL, Mode.SKELETON)
+                entry[1] += row.state in BLOCK_MODES
                 entry[2] += 1
         return {k: (v[0], v[1], v[2]) for k, v in totals.items()}
 
@@ -136,7 +137,7 @@ def view_from_pack(result: PackResult, window: int, memory: TokenMemory, pinned:
     memory.update(result)
     rows: dict[str, FileRow] = {}
     for d in result.packed.decisions:
-        rows[d.path] = FileRow(d.path, d.mode, d.tokens if d.mode in (Mode.FULL, Mode.SKELETON) else 0,
+        rows[d.path] = FileRow(d.path, d.mode, d.tokens if d.mode in BLOCK_MODES else 0,
                                memory.tokens.get(d.path))
     config_excluded = set()
     for skipped in result.walk.skipped:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex, undo_last
 from repopack.chat.edits import FileEdit, parse_edits
-from repopack.choices import Mode
 from repopack.config import DEFAULT_MODEL, Settings
 from repopack.errors import ContextOverflowError, CostLimitError
 from repopack.model.client import ChatEvent, ClientConfig, stream_chat
 from repopack.model.effective import measured_context
 from repopack.model.registry import ModelInfo, default_budget, estimate_cost, lookup_model
 from repopack.model.templates import render_template
+from repopack.packing.fit import BLOCK_MODES
 from repopack.packing.pipeline import PackResult, pack_repo
 from repopack.packing.rank import Signals
 from repopack.packing.redaction import Redaction
@@ -156,7 +156,7 @@ class Session:
         self._redacted_paths = set(result.redactions)
         self._hashes = {}
         for d in result.packed.decisions:
-            if d.mode in (Mode.FULL, Mode.SKELETON):
+            if d.mode in BLOCK_MODES:
                 try:
                     self._hashes[d.path] = sha256_hex((self.root / fs_name(d.path)).read_bytes())
                 except OSError:

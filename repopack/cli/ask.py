@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # the session pulls in the openai SDK (~1 s to import): only 
     from repopack.model.client import ClientConfig
     from repopack.packing.scan import SecretFinding
 
-MODE_LABELS = ((Mode.FULL, "full"), (Mode.SKELETON, "skeleton"), (Mode.PATH, "path-only"), (Mode.DROPPED, "left out"))
+MODE_LABELS = ((Mode.FULL, "full"), (Mode.FOCUSED, "focused"), (Mode.SKELETON, "skeleton"), (Mode.PATH, "path-only"),
+               (Mode.DROPPED, "left out"))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`repopack map`: the skeleton map of a repository (signatures and docstrings of every file)."""
+"""`repopack map`: the repository map (one line per definition, files by rank, within a budget)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
 from repopack.cli.options import budget_option, no_cache_option
 from repopack.config import parse_budget
-from repopack.packing.repomap import skeleton_map
+from repopack.packing.repomap import repo_map
 from repopack.util.output import write_output
 
 
 @cli.command("map")
 @click.argument("path", default=".", type=click.Path())
-@budget_option("At most this many tokens; the most central files come first")
+@budget_option("At most this many tokens; the most central files and definitions come first")
 @click.option("-o", "--output", default="-", help="Output file (default stdout).")
 @no_cache_option
 def map_command(path: str, budget: str | None, output: str, no_cache: bool) -> None:
-    """Print the skeleton map of the repository at PATH."""
+    """Print the map of the repository at PATH: one line per definition, most central files first."""
     root, settings = settings_for(path, {"cache": False if no_cache else None})
     progress = LazyProgress(stderr_console())
-    text = guarded(lambda: skeleton_map(root, settings, parse_budget(budget), progress), progress)
+    text = guarded(lambda: repo_map(root, settings, parse_budget(budget), progress), progress)
     write_output(text, output)

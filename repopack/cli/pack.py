@@ -116,6 +116,8 @@ def print_summary(console: Console, result: PackResult, target: str, redacting: 
         console.print(f"[yellow]warning:[/] {warning}", markup=True)
     print_findings(console, result.findings)
     parts = [f"{modes[Mode.FULL]} full"]
+    if modes[Mode.FOCUSED]:
+        parts.append(f"{modes[Mode.FOCUSED]} focused")
     if modes[Mode.SKELETON]:
         parts.append(f"{modes[Mode.SKELETON]} skeleton")
     if modes[Mode.PATH]:

@@ -1,24 +1,49 @@
 """Fit ranked files into an exact token budget, each at the best fidelity it can afford.
 
-A file goes in `full`, as a `skeleton` (signatures and docstrings, bodies elided), as a
-path in the directory tree only, or not at all.  The fitter estimates costs from
-per-part token counts, fills in phases (full files for the top of the ranking, skeletons
-for the next ones, paths for the rest, then upgrades with what is left), renders, counts
-the *rendered text* exactly and downgrades the least relevant items until it fits.
+A file goes in `full`, `focused` (its skeleton with the definitions that matter for the
+question whole), as a `skeleton` (signatures and docstrings, bodies elided), as a path in
+the directory tree only, or not at all.  Every option has an estimated cost (per-part token
+counts) and an expected value (the ranking's confidence in the file times the share of it
+the option shows); the budget goes to the upgrades with the most value per token, the
+directory tree included, with no fixed share for any fidelity.  Then the *rendered text* is
+counted exactly: the least valuable upgrades are undone while it is over, and spare room
+estimates left is offered again.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from repopack.choices import Format, Mode, Order
 from repopack.errors import BudgetError
 from repopack.packing.render import Document, FileBlock, block_wrapper, render_document
 from repopack.packing.tokens import Tokenizer
 
-FULL_SHARE = 0.70  # with skeletons available, full files may take this share of the budget first
-SKELETON_SHARE = 0.95  # then skeletons up to this share; paths and upgrades use the rest
+BLOCK_MODES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON)  # the modes that put a file's text in the prompt
+
+# Expected usefulness of a file at each fidelity, as a share of its value (the ranking's confidence).
+PATH_VALUE = 0.01  # the model knows the file exists
+SKELETON_VALUE = 0.15  # signatures and docs: where things are, and the edited line when it is a signature
+LEAN_VALUE = 0.03  # a lean focused file before its definitions: the file's opening lines
+MAX_FOCUS_STEPS = 48  # definitions one focused file may expand, best first (beyond that, full is the step)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Focused versions of one file in one shape: a base text plus the first k expansion steps, best first.
+
+    Wide: the skeleton with bodies added; lean: little but the chosen definitions (see `focus`).
+    """
+
+    lean: bool
+    base_tokens: int  # tokens before any step (wide: the skeleton)
+    labels: tuple[str, ...]  # name of the definition each step expands
+    costs: tuple[int, ...]  # tokens each step adds (estimated)
+    shares: tuple[float, ...]  # share of the file's relevant lines each step is expected to show
+    render: Callable[[int], str] = field(compare=False, repr=False)  # text with the first k steps expanded
 
 
 @dataclass(frozen=True)
@@ -32,6 +57,8 @@ class Candidate:
     score: float = 0.0
     skeleton_text: str | None = None
     skeleton_tokens: int | None = None
+    value: float | None = None  # how likely the question needs this file; None: from its rank
+    focus: tuple[Focus, ...] = ()  # focused versions
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,7 @@ class Decision:
     mode: Mode
     tokens: int  # tokens of the body that went in (0 for path/dropped)
     rank: int  # 0-based position in the ranking
+    focused: tuple[str, ...] = ()  # the definitions a focused file shows whole
 
 
 @dataclass(frozen=True)
@@ -54,43 +82,67 @@ class Packed:
         return [d for d in self.decisions if d.mode == mode]
 
 
+@dataclass(frozen=True)
+class _State:
+    mode: Mode
+    steps: int  # focus steps expanded (focused mode only)
+    chain: int  # which of the candidate's Focus shapes (focused mode only)
+    cost: int  # estimated tokens, tree line and block wrapper included
+    value: float
+
+
 @dataclass
 class _Plan:
-    modes: list[Mode]
-    full_cost: list[int]
-    skel_cost: list[int | None]
-    path_cost: list[int]
+    states: list[list[_State]]  # per candidate, its possible states; index 0 is dropped
+    at: list[int] = field(default_factory=list)  # current state per candidate
+    history: list[list[int]] = field(default_factory=list)  # states each candidate went through
 
-    def cost_of(self, i: int, mode: Mode) -> int:
-        if mode == Mode.FULL:
-            return self.full_cost[i] + self.path_cost[i]
-        if mode == Mode.SKELETON:
-            return (self.skel_cost[i] or 0) + self.path_cost[i]
-        if mode == Mode.PATH:
-            return self.path_cost[i]
-        return 0
+    def __post_init__(self) -> None:
+        self.at = [0] * len(self.states)
+        self.history = [[] for _ in self.states]
+
+    def state(self, i: int) -> _State:
+        return self.states[i][self.at[i]]
+
+    @property
+    def used(self) -> int:
+        return sum(self.state(i).cost for i in range(len(self.states)))
+
+    def move(self, i: int, j: int) -> None:
+        self.history[i].append(self.at[i])
+        self.at[i] = j
+
+    def back(self, i: int) -> None:
+        self.at[i] = self.history[i].pop() if self.history[i] else 0
 
 
-def _blocks_in_order(cands: Sequence[Candidate], modes: Sequence[Mode], order: Order,
+def _blocks_in_order(cands: Sequence[Candidate], plan: _Plan, order: Order,
                      body_of: Callable[[int, Mode], str]) -> list[FileBlock]:
-    chosen = [i for i, m in enumerate(modes) if m in (Mode.FULL, Mode.SKELETON)]
+    chosen = [i for i in range(len(cands)) if plan.state(i).mode in BLOCK_MODES]
     if order == "path":
         chosen.sort(key=lambda i: cands[i].path)
     elif order == "relevance-last":
         chosen.reverse()  # the most relevant file ends up right before the question
     blocks = []
     for i in chosen:
-        c = cands[i]
-        tokens = c.full_tokens if modes[i] == Mode.FULL else (c.skeleton_tokens or 0)
-        blocks.append(FileBlock(c.path, modes[i], body_of(i, modes[i]), tokens, c.language))
+        c, st = cands[i], plan.state(i)
+        if st.mode == Mode.FOCUSED:
+            focus = c.focus[st.chain]
+            body = focus.render(st.steps)
+            tokens = focus.base_tokens + sum(focus.costs[: st.steps])
+        else:
+            body = body_of(i, st.mode)
+            tokens = c.full_tokens if st.mode == Mode.FULL else (c.skeleton_tokens or 0)
+        blocks.append(FileBlock(c.path, st.mode, body, tokens, c.language))
     return blocks
 
 
-def make_document(cands: Sequence[Candidate], modes: Sequence[Mode], *, repo_name: str, fmt: Format, order: Order,
+def make_document(cands: Sequence[Candidate], plan: _Plan, *, repo_name: str, fmt: Format, order: Order,
                   encoding: str, body_of: Callable[[int, Mode], str], query: str | None = None) -> Document:
+    modes = [plan.state(i).mode for i in range(len(cands))]
     tree = tuple(c.path for c, m in zip(cands, modes, strict=True) if m != Mode.DROPPED)
     unlisted = sum(1 for m in modes if m == Mode.DROPPED)
-    blocks = _blocks_in_order(cands, modes, order, body_of)
+    blocks = _blocks_in_order(cands, plan, order, body_of)
     return Document(repo_name, fmt, tree, unlisted, tuple(blocks), encoding, query)
 
 
@@ -105,27 +157,55 @@ def _default_body(cands: Sequence[Candidate]) -> Callable[[int, Mode], str]:
 def fit_files(cands: Sequence[Candidate], budget: int | None, tokenizer: Tokenizer, *, repo_name: str,
               fmt: Format = Format.XML, order: Order = Order.RELEVANCE_LAST, query: str | None = None,
               body_of: Callable[[int, Mode], str] | None = None) -> Packed:
-    """Choose a mode per candidate (best first) so the rendered text has at most `budget` tokens."""
+    """Choose a fidelity per candidate (best first) so the rendered text has at most `budget` tokens.
+
+    Each file can be dropped, listed by path, or go in as a skeleton, focused (skeleton plus
+    its k most relevant definitions whole) or full.  The budget goes, step by step, to the
+    upgrade with the most expected value per token (value: the ranking's confidence in the
+    file times the share of it an upgrade shows), the directory tree included.
+    """
     body_of = body_of or _default_body(cands)
 
-    def build(modes: Sequence[Mode]) -> Document:
-        return make_document(cands, modes, repo_name=repo_name, fmt=fmt, order=order,
+    def build(plan: _Plan) -> Document:
+        return make_document(cands, plan, repo_name=repo_name, fmt=fmt, order=order,
                              encoding=tokenizer.name, body_of=body_of, query=query)
 
     if budget is None:
-        modes = [Mode.FULL] * len(cands)
-        doc = build(modes)
+        plan = _Plan([[_State(Mode.FULL, 0, 0, 0, 1.0)] for _ in cands])
+        doc = build(plan)
         text = render_document(doc)
-        return Packed(text, _count_document(doc, text, tokenizer), None, doc,
-                      _decisions(cands, modes))
+        return Packed(text, _count_document(doc, text, tokenizer), None, doc, _decisions(cands, plan))
 
     plan = _estimate(cands, tokenizer, fmt)
-    fixed = tokenizer.count(render_document(build([Mode.DROPPED] * len(cands))))
+    fixed = tokenizer.count(render_document(build(plan)))
     if fixed > budget:
         raise BudgetError(f"a budget of {budget} tokens cannot hold even the prompt header ({fixed} tokens); "
                           f"use --budget {fixed + 500} or more")
-    _fill(plan, budget - fixed, has_skeletons=any(c.skeleton_text for c in cands))
-    return _shrink_to_fit(plan, budget, build, tokenizer, cands)
+    return _fit_exactly(plan, budget, fixed, build, tokenizer, cands)
+
+
+def _fit_exactly(plan: _Plan, budget: int, fixed: int, build: Callable[[_Plan], Document], tokenizer: Tokenizer,
+                 cands: Sequence[Candidate]) -> Packed:
+    """Fill by estimates, count the rendered text exactly, shrink while over and top up while room is left."""
+    room = budget - fixed
+    best: tuple[str, int, Document] | None = None
+    for _round in range(4):
+        _fill(plan, room)
+        while True:
+            doc = build(plan)
+            text = render_document(doc)
+            total = tokenizer.count(text)
+            if total <= budget:
+                break
+            _shrink(plan, total - budget)
+        best = (text, total, doc)
+        spare = budget - total
+        if spare < 16:
+            break
+        room = plan.used + spare  # estimates were high: offer what is really left
+    assert best is not None
+    text, total, doc = best
+    return Packed(text, total, budget, doc, _decisions(cands, plan))
 
 
 def _count_document(doc: Document, text: str, tokenizer: Tokenizer) -> int:
@@ -154,7 +234,7 @@ def _count_document(doc: Document, text: str, tokenizer: Tokenizer) -> int:
 def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> _Plan:
     wrappers: list[str] = []
     for c in cands:
-        for mode, tokens in ((Mode.FULL, c.full_tokens), (Mode.SKELETON, c.skeleton_tokens or 0)):
+        for mode, tokens in ((Mode.FULL, c.full_tokens), (Mode.FOCUSED, c.skeleton_tokens or 0)):
             head, tail = block_wrapper(FileBlock(c.path, mode, "", tokens, c.language), fmt)
             wrappers.append(head + tail)
     wrap_tokens = tokenizer.count_many(wrappers)
@@ -172,86 +252,108 @@ def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> 
                 line += "  " * depth + parts[depth] + "/\n"
         path_lines.append(line)
     path_tokens = tokenizer.count_many(path_lines)
-    full_cost = [c.full_tokens + wrap_tokens[2 * i] + 1 for i, c in enumerate(cands)]
-    skel_cost: list[int | None] = [
-        ((c.skeleton_tokens or 0) + wrap_tokens[2 * i + 1] + 1) if c.skeleton_text else None
-        for i, c in enumerate(cands)
-    ]
-    return _Plan([Mode.DROPPED] * len(cands), full_cost, skel_cost, path_tokens)
+    values = _values(cands)
+    states: list[list[_State]] = []
+    for i, c in enumerate(cands):
+        v, path = values[i], path_tokens[i]
+        own = [_State(Mode.DROPPED, 0, 0, 0, 0.0), _State(Mode.PATH, 0, 0, path, PATH_VALUE * v)]
+        wrapper = wrap_tokens[2 * i + 1] + 1 + path
+        if c.skeleton_text is not None:
+            own.append(_State(Mode.SKELETON, 0, 0, (c.skeleton_tokens or 0) + wrapper, SKELETON_VALUE * v))
+        for chain, focus in enumerate(c.focus):
+            base = LEAN_VALUE if focus.lean else SKELETON_VALUE
+            cost, share = focus.base_tokens + wrapper, 0.0
+            steps = list(zip(focus.costs, focus.shares, strict=True))[:MAX_FOCUS_STEPS]
+            for k, (step, gain) in enumerate(steps):
+                cost, share = cost + step, share + gain
+                own.append(_State(Mode.FOCUSED, k + 1, chain, cost, v * (base + (1 - base) * min(share, 1.0) * 0.98)))
+        own.append(_State(Mode.FULL, 0, 0, c.full_tokens + wrap_tokens[2 * i] + 1 + path, v))
+        states.append(own)
+    return _Plan(states)
 
 
-def _fill(plan: _Plan, room: int, has_skeletons: bool) -> None:
-    n = len(plan.modes)
-    used = 0
-
-    def try_set(i: int, mode: Mode, limit: float) -> bool:
-        nonlocal used
-        delta = plan.cost_of(i, mode) - plan.cost_of(i, plan.modes[i])
-        if used + delta <= limit:
-            plan.modes[i] = mode
-            used += delta
-            return True
-        return False
-
-    full_limit = room * FULL_SHARE if has_skeletons else room
-    for i in range(n):
-        try_set(i, Mode.FULL, full_limit)
-    if has_skeletons:
-        for i in range(n):
-            if plan.modes[i] == Mode.DROPPED and plan.skel_cost[i] is not None:
-                try_set(i, Mode.SKELETON, room * SKELETON_SHARE)
-    for i in range(n):
-        if plan.modes[i] == Mode.DROPPED:
-            try_set(i, Mode.PATH, room)
-    # Upgrades with whatever is left, most relevant first.
-    for i in range(n):
-        if plan.modes[i] in (Mode.SKELETON, Mode.PATH):
-            if not try_set(i, Mode.FULL, room) and plan.modes[i] == Mode.PATH and plan.skel_cost[i] is not None:
-                try_set(i, Mode.SKELETON, room)
+def _values(cands: Sequence[Candidate]) -> list[float]:
+    """Each file's value: given by the caller, else falling with its rank."""
+    return [c.value if c.value is not None else 1.0 / (1 + i) for i, c in enumerate(cands)]
 
 
-def _downgrade_order(plan: _Plan) -> list[int]:
-    """Least relevant first; path-only entries go before skeletons before full files."""
-    rank = {Mode.PATH: 0, Mode.SKELETON: 1, Mode.FULL: 2}
-    idx = [i for i, m in enumerate(plan.modes) if m in rank]
-    return sorted(idx, key=lambda i: (rank[plan.modes[i]], -i))
+def _best_move(plan: _Plan, i: int, room: int) -> tuple[float, int] | None:
+    """The upgrade of candidate i with the most value per token that fits in `room` more tokens."""
+    now = plan.state(i)
+    best: tuple[float, int] | None = None
+    for j, st in enumerate(plan.states[i]):
+        gain, extra = st.value - now.value, st.cost - now.cost
+        if gain <= 0 or extra > room:
+            continue
+        rate = gain / extra if extra > 0 else math.inf
+        if best is None or rate > best[0]:
+            best = (rate, j)
+    return best
 
 
-def _step_down(plan: _Plan, i: int) -> None:
-    mode = plan.modes[i]
-    if mode == Mode.FULL and plan.skel_cost[i] is not None:
-        plan.modes[i] = Mode.SKELETON
-    elif mode in (Mode.FULL, Mode.SKELETON):
-        plan.modes[i] = Mode.PATH
-    else:
-        plan.modes[i] = Mode.DROPPED
+def _fill(plan: _Plan, room: int) -> None:
+    """Greedy by value per token (lazy heap): the classic approximation for this multiple-choice knapsack."""
+    left = room - plan.used
+    heap: list[tuple[float, int, int, int]] = []
+    version = [0] * len(plan.states)
+    for i in range(len(plan.states)):
+        move = _best_move(plan, i, left)
+        if move is not None:
+            heapq.heappush(heap, (-move[0], i, move[1], 0))
+    while heap:
+        _rate, i, j, ver = heapq.heappop(heap)
+        if ver != version[i]:
+            continue
+        extra = plan.states[i][j].cost - plan.state(i).cost
+        if extra > left:
+            move = _best_move(plan, i, left)  # the room shrank since: find what still fits
+            if move is not None:
+                heapq.heappush(heap, (-move[0], i, move[1], ver))
+            continue
+        plan.move(i, j)
+        left -= extra
+        version[i] += 1
+        move = _best_move(plan, i, left)
+        if move is not None:
+            heapq.heappush(heap, (-move[0], i, move[1], version[i]))
 
 
-def _shrink_to_fit(plan: _Plan, budget: int, build: Callable[[Sequence[Mode]], Document], tokenizer: Tokenizer,
-                   cands: Sequence[Candidate]) -> Packed:
-    while True:
-        doc = build(plan.modes)
-        text = render_document(doc)
-        total = tokenizer.count(text)
-        if total <= budget:
-            return Packed(text, total, budget, doc, _decisions(cands, plan.modes))
-        over = total - budget
-        # Free at least the overshoot in one pass, cheapest-to-lose first.
-        freed = 0
-        for i in _downgrade_order(plan):
-            before = plan.cost_of(i, plan.modes[i])
-            _step_down(plan, i)
-            freed += before - plan.cost_of(i, plan.modes[i])
-            if freed > over:
-                break
-        else:
-            if all(m == Mode.DROPPED for m in plan.modes):
-                raise BudgetError(f"a budget of {budget} tokens cannot hold the prompt header")
+def _shrink(plan: _Plan, over: int) -> None:
+    """Undo the least valuable upgrades (per token) until about `over` tokens are freed."""
+    freed = 0
+    while freed < over:
+        worst: tuple[float, int] | None = None
+        for i in range(len(plan.states)):
+            if plan.at[i] == 0:
+                continue
+            now = plan.state(i)
+            prev = plan.states[i][plan.history[i][-1]] if plan.history[i] else plan.states[i][0]
+            extra = now.cost - prev.cost
+            rate = (now.value - prev.value) / extra if extra > 0 else math.inf
+            if worst is None or rate < worst[0] or (rate == worst[0] and i > worst[1]):
+                worst = (rate, i)
+        if worst is None:
+            raise BudgetError("the budget cannot hold the prompt header")
+        i = worst[1]
+        before = plan.state(i).cost
+        plan.back(i)
+        freed += max(1, before - plan.state(i).cost)
 
 
-def _decisions(cands: Sequence[Candidate], modes: Sequence[Mode]) -> tuple[Decision, ...]:
+def _decisions(cands: Sequence[Candidate], plan: _Plan) -> tuple[Decision, ...]:
     out = []
-    for i, (c, m) in enumerate(zip(cands, modes, strict=True)):
-        tokens = c.full_tokens if m == Mode.FULL else (c.skeleton_tokens or 0) if m == Mode.SKELETON else 0
-        out.append(Decision(c.path, m, tokens, i))
+    for i, c in enumerate(cands):
+        st = plan.state(i)
+        labels: tuple[str, ...] = ()
+        if st.mode == Mode.FULL:
+            tokens = c.full_tokens
+        elif st.mode == Mode.SKELETON:
+            tokens = c.skeleton_tokens or 0
+        elif st.mode == Mode.FOCUSED:
+            focus = c.focus[st.chain]
+            tokens = focus.base_tokens + sum(focus.costs[: st.steps])
+            labels = tuple(dict.fromkeys(focus.labels[: st.steps]))
+        else:
+            tokens = 0
+        out.append(Decision(c.path, st.mode, tokens, i, labels))
     return tuple(out)

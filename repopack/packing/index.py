@@ -26,6 +26,7 @@ from repopack.packing.walk import SourceFile
 from repopack.util.progress import Progress
 
 if TYPE_CHECKING:
+    from repopack.packing.focus import Outline
     from repopack.packing.graph import RepoGraph
     from repopack.packing.lexical import BM25Index
     from repopack.packing.parse import FileSymbols
@@ -209,6 +210,21 @@ class RepoIndex:
             return list(zip(texts, self.tokenizer.count_many(texts), strict=True))
 
         values = _cached_map(self.cache, ns, keys, make, "skeleton", None)
+        return dict(zip(indices, values, strict=True))
+
+    def outlines(self, indices: Sequence[int]) -> dict[int, Outline]:
+        """Each file's split into skeleton and expandable units, for focused packs (cached by content)."""
+        ns = Cache.namespace("outline", PARSE_VERSION, self.tokenizer.name)
+        keys = [_symbol_key(self.files[i]) for i in indices]
+
+        from repopack.packing.focus import build_outlines
+
+        def make(missing: list[int]) -> list[Outline]:
+            targets = [indices[m] for m in missing]
+            symbols = self.symbols_for(targets)
+            return build_outlines([(self.files[i].text, symbols[i]) for i in targets], self.tokenizer.count_many)
+
+        values = _cached_map(self.cache, ns, keys, make, "", None)
         return dict(zip(indices, values, strict=True))
 
     def has_definitions(self, indices: Sequence[int]) -> dict[int, bool]:

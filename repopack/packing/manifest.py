@@ -32,13 +32,20 @@ class FileEntry:
     score: float | None
     reason: str
     signals: dict[str, float]
+    focused: tuple[str, ...] = ()  # the definitions a focused file shows whole, best first
 
 
-def _reason(mode: Mode, signals: dict[str, float], query_present: bool) -> str:
+MAX_NAMED = 6  # definitions named per focused file in --explain (the manifest lists all)
+
+
+def _reason(mode: Mode, signals: dict[str, float], query_present: bool, focused: tuple[str, ...] = ()) -> str:
     top = sorted(((v, k) for k, v in signals.items() if v > 0.005), reverse=True)[:2]
     why = "; ".join(_SIGNAL_WORDS.get(k, k) for _, k in top) or ("structure" if not query_present else "low match")
     if mode == Mode.FULL:
         return f"full: {why}"
+    if mode == Mode.FOCUSED:
+        more = f" and {len(focused) - MAX_NAMED} more" if len(focused) > MAX_NAMED else ""
+        return f"focused: {', '.join(focused[:MAX_NAMED])}{more}; {why}"
     if mode == Mode.SKELETON:
         return f"skeleton: {why}"
     if mode == Mode.PATH:
@@ -54,7 +61,7 @@ def manifest_entries(result: PackResult) -> list[FileEntry]:
         pos, r = ranked.get(d.path, (None, None))
         signals = {k: round(v, 4) for k, v in (r.signals if r else {}).items()}
         entries.append(FileEntry(d.path, d.mode, d.tokens, pos, round(r.score, 6) if r else None,
-                                 _reason(d.mode, signals, query_present), signals))
+                                 _reason(d.mode, signals, query_present, d.focused), signals, d.focused))
     for s in result.walk.skipped:
         entries.append(FileEntry(s.path, "skipped", 0, None, None, f"skipped: {s.reason}", {}))
     return entries
@@ -70,7 +77,8 @@ def build_manifest(result: PackResult) -> dict:
         "tokens": packed.tokens,
         "sha256": hashlib.sha256(packed.text.encode("utf-8")).hexdigest(),
         "format": packed.document.fmt,
-        "counts": {m: len(packed.by_mode(m)) for m in (Mode.FULL, Mode.SKELETON, Mode.PATH, Mode.DROPPED)},
+        "counts": {m: len(packed.by_mode(m))
+                   for m in (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED)},
         "secrets": [{"path": f.path, "line": f.line, "type": f.type} for f in result.findings],
         "files": [asdict(e) for e in manifest_entries(result)],
     }

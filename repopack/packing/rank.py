@@ -64,6 +64,7 @@ class Signals:
     focus: tuple[str, ...] = ()  # repo-relative paths the user pinned
     changed: tuple[str, ...] = ()  # files changed in the diff under review
     frames: tuple[tuple[str, int], ...] = ()  # traceback frames (path, line), innermost last
+    hunks: tuple[tuple[str, int, int], ...] = ()  # changed line ranges (path, first, last) of the diff
 
     @property
     def empty(self) -> bool:

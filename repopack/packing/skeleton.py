@@ -77,6 +77,11 @@ def number_lines(text: str) -> str:
 def skeleton_text(text: str, symbols: FileSymbols) -> str:
     """Imports, signatures, short docs and constants of ``text``, bodies elided."""
     lines = _lines(text)
+    return render_kept(lines, skeleton_keep(lines, symbols))
+
+
+def skeleton_keep(lines: list[str], symbols: FileSymbols) -> list[bool]:
+    """Which lines a skeleton keeps: ``keep[n]`` for the 1-based line ``n`` (``keep[0]`` is unused)."""
     keep = [False] * (len(lines) + 1)  # 1-based
     comments = _COMMENTS.get(symbols.language or "", _CURLY_COMMENTS)
 
@@ -114,7 +119,11 @@ def skeleton_text(text: str, symbols: FileSymbols) -> str:
         if symbol.kind in ("class", "interface", "type") and small:
             if not any(symbol.line <= line <= symbol.end_line for line in functions):
                 mark(symbol.line, symbol.end_line)
+    return keep
 
+
+def render_kept(lines: list[str], keep: list[bool]) -> str:
+    """The kept lines with their numbers; each run of elided lines becomes one ``⋮ N lines`` marker."""
     width = len(str(len(lines)))
     out: list[str] = []
     number = 1
@@ -132,6 +141,34 @@ def skeleton_text(text: str, symbols: FileSymbols) -> str:
             out.extend(run if len("\n".join(run)) <= len(marker) else [marker])
         number = run_end + 1
     return "\n".join(out)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as skeletons number them (1-based: line ``n`` is ``split_lines(text)[n - 1]``)."""
+    return _lines(text)
+
+
+def numbered_line(number: int, line: str, width: int) -> str:
+    return _numbered(number, line, width)
+
+
+def leading_doc(lines: list[str], language: str | None) -> tuple[int, int]:
+    """The first and last line of the file's opening comment or docstring as skeletons keep it ((0, 0): none)."""
+    return _leading_doc(lines, _COMMENTS.get(language or "", _CURLY_COMMENTS))
+
+
+def import_starts(lines: list[str], language: str | None) -> list[tuple[int, int]]:
+    """The first and last line of each import statement (parenthesised ones span several lines)."""
+    imports = _IMPORT_LINE.get(language or "")
+    if imports is None:
+        return []
+    out: list[tuple[int, int]] = []
+    for number, line in enumerate(lines, 1):
+        if out and number <= out[-1][1]:
+            continue
+        if imports.match(line):
+            out.append((number, _balanced_end(lines, number)))
+    return out
 
 
 def _lines(text: str) -> list[str]:

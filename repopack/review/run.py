@@ -27,6 +27,7 @@ from repopack.config import Settings
 from repopack.errors import RepoError, ReviewError
 from repopack.model.client import ClientConfig, complete_chat
 from repopack.model.templates import render_template
+from repopack.packing.fit import BLOCK_MODES
 from repopack.packing.graph import MAX_DEFINERS
 from repopack.packing.index import RepoIndex
 from repopack.packing.pipeline import PackResult, index_repo, pack_repo
@@ -109,7 +110,7 @@ def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tup
 @dataclass(frozen=True)
 class ContextFile:
     path: str
-    mode: Mode  # FULL or SKELETON
+    mode: Mode  # FULL, FOCUSED or SKELETON
     reason: str  # "changed", "calls scale", "defines helper", "ranked"
 
 
@@ -229,7 +230,7 @@ def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: 
     changed = {d.path for d in diffs}
     files = []
     for decision in sorted(pack.packed.decisions, key=lambda d: d.rank):
-        if decision.mode not in (Mode.FULL, Mode.SKELETON):
+        if decision.mode not in BLOCK_MODES:
             continue
         if decision.path in changed:
             reason = "changed"

@@ -174,13 +174,13 @@ class ContextTree(Tree[str]):
             return text
         row = view.rows.get(path)
         state = row.state if row is not None else STATE_EXCLUDED
-        glyph, color = GLYPHS[state]
+        glyph, color = GLYPHS[state if state != "focused" else "skeleton"]  # partial files share ◧
         text = Text.assemble((glyph + " ", color))
         text.append(name, style="strike bright_black" if state == STATE_EXCLUDED else "")
         if path in view.pinned:
             text.append(" *", style="bold magenta")
         if row is not None:
-            if state == "skeleton" and row.full_tokens:
+            if state in ("skeleton", "focused") and row.full_tokens:
                 text.append(f"  {format_count(row.tokens)}/{format_count(row.full_tokens)}", style="yellow")
             elif row.tokens:
                 text.append(f"  {format_count(row.tokens)}", style="green")

@@ -1,0 +1,161 @@
+"""The focused fidelity: big files go in as the definitions that matter, with their line numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from helpers import cl100k_count, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from repopack.choices import Mode
+from repopack.errors import BudgetError
+from repopack.packing.fit import Candidate, fit_files
+from repopack.packing.focus import build_outlines, focused_text, plan_steps, score_units, unit_shares
+from repopack.packing.parse import parse_file
+from repopack.packing.render import FORMATS
+from repopack.packing.tokens import get_tokenizer
+
+TOK = get_tokenizer("cl100k_base")
+GUTTER = re.compile(r"^ *(\d+)│ ?(.*)$")
+WORDS = ["ledger", "invoice", "carrier", "parcel", "tariff", "voucher", "quota", "refund", "bundle", "cursor",
+         "beacon", "margin", "rebate", "escrow", "payout", "summary", "archive", "digest", "mailbox", "roster"]
+
+
+def big_module(n: int = 175) -> str:
+    """A module of many distinct functions (about 20k cl100k tokens at n=175)."""
+    parts = ['"""Accounting helpers."""\n\nimport math\nfrom decimal import Decimal\n\nRATE_TABLE = {"std": 0.2}\n']
+    for i in range(n):
+        a, b = WORDS[i % len(WORDS)], WORDS[(i * 7 + 3) % len(WORDS)]
+        name = f"{a}_{b}_{i}"
+        parts.append(
+            f"\n\ndef {name}(items, factor={i}):\n"
+            f'    """Combine the {a} entries with each {b} record (variant {i})."""\n'
+            f"    total_{a} = Decimal(0)\n"
+            f"    for item in items:\n"
+            f"        if item.kind == '{b}':\n"
+            f"            total_{a} += Decimal(item.amount) * factor\n"
+            f"        elif item.kind == '{a}':\n"
+            f"            total_{a} -= Decimal(math.floor(item.amount / {i + 2}))\n"
+            f"    checked = [x for x in items if x.code.startswith('{a[:3]}{i}')]\n"
+            f"    return total_{a}, len(checked), RATE_TABLE['std']\n"
+        )
+    return "".join(parts)
+
+
+def test_a_20k_module_goes_in_as_the_function_the_question_names(make_repo, tmp_path) -> None:
+    module = big_module()
+    assert cl100k_count(module) >= 20_000
+    target = "escrow_payout_53"
+    assert f"def {target}(" in module
+    files = {"acct/books.py": module, "acct/__init__.py": "from .books import *\n", "README.md": "# Accounting\n"}
+    for k in range(6):
+        files[f"acct/util{k}.py"] = "".join(f"def helper_{k}_{j}(x):\n    return x * {j}\n\n" for j in range(40))
+    root = make_repo(files)
+    out = tmp_path / "prompt.xml"
+    manifest = tmp_path / "manifest.json"
+    result = run_cli("pack", str(root), "--budget", "8k", "--encoding", "cl100k_base", "-q",
+                     f"The {target} total is wrong when the factor is zero", "--explain", "-o", str(out),
+                     "--manifest", str(manifest))
+    assert result.returncode == 0, result.stderr
+    prompt = out.read_text(encoding="utf-8")
+    assert cl100k_count(prompt) <= 8000
+    block = re.search(r'<file path="acct/books.py"[^>]*mode="focused">\n(.*?)</file>', prompt, re.S)
+    assert block is not None, prompt[:2000]
+    shown = {int(m.group(1)): m.group(2) for m in map(GUTTER.match, block.group(1).splitlines()) if m}
+    lines = module.split("\n")
+    start = next(n for n, line in enumerate(lines, 1) if line.startswith(f"def {target}("))
+    end = start + 9  # signature, docstring, 8 body lines
+    for n in range(start, end + 1):
+        assert shown.get(n, "") == lines[n - 1].rstrip(), (n, lines[n - 1])
+    assert re.search(rf"focused +[\d,]+ +acct/books\.py +\(focused: {target}\b", result.stderr), result.stderr
+    entry = next(f for f in json.loads(manifest.read_text())["files"] if f["path"] == "acct/books.py")
+    assert entry["mode"] == "focused" and entry["focused"][0] == target
+
+
+def test_an_expanded_function_brings_the_module_constants_it_uses() -> None:
+    text = ('"""M."""\nimport os\nimport re\n\nLIMIT = [\n    1,\n    2,\n]\n\n\n'
+            "def far(x):\n    return re.sub(x)\n\n\n"
+            "def near(path):\n    size = os.path.getsize(path)\n    return size > LIMIT[0]\n")
+    symbols = parse_file("m.py", text)
+    [outline] = build_outlines([(text, symbols)], TOK.count_many)
+    names = [u.name for u in outline.units]
+    scores = [1.0 if n == "near" else 0.0 for n in names]
+    plan = plan_steps(outline, unit_shares(outline, scores), lean=True)
+    assert plan.labels[0] == "near"
+    chosen = [u for u in plan.steps[0]]
+    lean = focused_text(text, outline, chosen, lean=True)
+    numbers = {int(m.group(1)) for m in map(GUTTER.match, lean.splitlines()) if m}
+    # near whole, LIMIT whole, the import it uses; not far, not the unused import
+    assert {15, 16, 17, 5, 6, 7, 8, 2} <= numbers
+    assert 11 not in numbers and 12 not in numbers and 3 not in numbers
+
+
+def test_units_are_scored_by_name_body_and_frames() -> None:
+    text = "def alpha():\n    return 1\n\n\ndef beta():\n    parse_header()\n    return 2\n\n\ndef gamma():\n    pass\n"
+    [outline] = build_outlines([(text, parse_file("x.py", text))], TOK.count_many)
+    from repopack.packing.focus import UnitQuery
+
+    by_name = score_units(outline, "x.py", UnitQuery({}, {"alpha": 1.0}, {}, {}))
+    assert by_name[0] > 0 and by_name[1] == 0
+    by_body = score_units(outline, "x.py", UnitQuery({"header": 2.0}, {}, {}, {}))
+    assert by_body[1] > 0 and by_body[0] == 0
+    by_frame = score_units(outline, "x.py", UnitQuery({}, {}, {"x.py": (11,)}, {}))
+    assert by_frame[2] > 0 and by_frame[0] == by_frame[1] == 0
+
+
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(min_value=1, max_value=12), budget=st.integers(min_value=150, max_value=5000),
+       fmt=st.sampled_from(FORMATS), junk=texts, seed=st.integers(min_value=0, max_value=10))
+def test_focused_packs_never_exceed_the_budget(n, budget, fmt, junk, seed) -> None:
+    """Real outlines of generated modules (with arbitrary text mixed in), every fidelity in play."""
+    from repopack.packing.fit import Focus
+    from repopack.packing.skeleton import skeleton_text
+
+    cands = []
+    for i in range(n):
+        text = big_module(3 + (i * 5 + seed) % 9) + "\n# " + junk.replace("\n", " ") + "\n"
+        symbols = parse_file(f"m{i}.py", text)
+        [outline] = build_outlines([(text, symbols)], TOK.count_many)
+        skel = skeleton_text(text, symbols)
+        scores = [float((k + seed) % 3) for k in range(len(outline.units))]
+        shares = unit_shares(outline, scores)
+        chains = []
+        for lean in (False, True):
+            plan = plan_steps(outline, shares, lean, TOK.count(skel))
+
+            def render(k: int, plan=plan, text=text, outline=outline) -> str:
+                return focused_text(text, outline, [u for s in plan.steps[:k] for u in s], lean=plan.lean)
+
+            chains.append(Focus(lean, plan.base_tokens, plan.labels, plan.costs, plan.shares, render))
+        cands.append(Candidate(f"pkg/m{i}.py", "python", text, TOK.count(text), 0.0, skel, TOK.count(skel),
+                               None, tuple(chains)))
+    try:
+        packed = fit_files(cands, budget, TOK, repo_name="prop", fmt=fmt)
+    except BudgetError:
+        return
+    assert TOK.count(packed.text) == packed.tokens <= budget
+    for d in packed.decisions:
+        if d.mode == Mode.FOCUSED:
+            assert d.focused and f'path="{d.path}"' in packed.text or fmt != "xml"
+
+
+def test_map_of_a_repository_lists_many_files_within_the_budget(make_repo) -> None:
+    files = {f"pkg/mod{i}.py": "".join(f"def fn_{i}_{j}(a, b):\n    return a + b * {j}\n\n" for j in range(30))
+             for i in range(60)}
+    files["pkg/__init__.py"] = "".join(f"from .mod{i} import fn_{i}_0\n" for i in range(60))
+    root = make_repo(files)
+    result = run_cli("map", str(root), "--budget", "2000")
+    assert result.returncode == 0, result.stderr
+    assert cl100k_count(result.stdout) <= 2000
+    sections = re.findall(r"^(pkg/\S+):$", result.stdout, re.M)
+    assert len(sections) >= 40
+    assert "import" not in result.stdout
+    assert re.search(r"^⋮ left out for the budget: \d+ definitions", result.stdout, re.M)
+    everything = run_cli("map", str(root))
+    assert len(re.findall(r"^(pkg/\S+):$", everything.stdout, re.M)) == 60
+    assert "left out" not in everything.stdout
