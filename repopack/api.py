@@ -68,7 +68,7 @@ def rank(path: str | Path = ".", *, query: str | None = None, focus: Sequence[st
 
 def skeleton_map(path: str | Path = ".", *, budget: int | str | None = None, settings: Settings | None = None,
                  **overrides: Any) -> str:
-    """Signatures and docstrings of the repository's files, most central first, within `budget`."""
+    """The repository map: one line per definition, most central files first, as many as `budget` allows."""
     from repopack.packing.repomap import skeleton_map as build_map
 
     root, resolved = _settings(path, settings, overrides)

@@ -9,12 +9,11 @@ from helpers import cl100k_count, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repopack.choices import Mode
+from repopack.choices import Format, Mode
 from repopack.errors import BudgetError
 from repopack.packing.fit import Candidate, fit_files
 from repopack.packing.focus import build_outlines, focused_text, plan_steps, score_units, unit_shares
 from repopack.packing.parse import parse_file
-from repopack.packing.render import FORMATS
 from repopack.packing.tokens import get_tokenizer
 
 TOK = get_tokenizer("cl100k_base")
@@ -110,7 +109,7 @@ texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(min_value=1, max_value=12), budget=st.integers(min_value=150, max_value=5000),
-       fmt=st.sampled_from(FORMATS), junk=texts, seed=st.integers(min_value=0, max_value=10))
+       fmt=st.sampled_from(list(Format)), junk=texts, seed=st.integers(min_value=0, max_value=10))
 def test_focused_packs_never_exceed_the_budget(n, budget, fmt, junk, seed) -> None:
     """Real outlines of generated modules (with arbitrary text mixed in), every fidelity in play."""
     from repopack.packing.fit import Focus
