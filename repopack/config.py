@@ -4,12 +4,23 @@ Precedence: defaults < user config (<config dir>/config.toml) < repo config
 (`[tool.repopack]` in pyproject.toml, or `.repopack.toml`) < `REPOPACK_*` environment <
 command-line flags.  Unknown keys are an error that names the file and the key.
 API keys are never read from config files (only from the environment or a flag).
+
+Trust: a repository is untrusted input.  Its config may set only what shapes the pack
+(`REPO_KEYS`); everything else (endpoint, model, prompt templates, redaction, cost and
+time limits, anything that sends data somewhere or runs something) comes only from the
+user: flags, environment, the user config.  A repository setting outside `REPO_KEYS` is
+dropped and reported once as a one-line warning naming the keys.  The user opts a
+repository in with ``trusted_repos = ["~/src/mine", ...]`` in the user config (real paths;
+a directory trusts the repositories below it).  A field added to `Settings` is user-only
+until it is listed in `REPO_KEYS`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +61,43 @@ class Settings:
 _FIELDS = {f.name: f for f in fields(Settings)}
 _TUPLES = {"include", "exclude"}
 _CHOICES: dict[str, type[Format] | type[Order]] = {"format": Format, "order": Order}
+
+# What a repository's own config may set: only what shapes the pack.  Never the endpoint, the
+# model, templates, redaction, limits, or anything that sends data or runs something.
+REPO_KEYS = frozenset({
+    "budget", "format", "include", "exclude", "encoding", "max_file_bytes", "default_excludes",
+    "line_numbers", "order",
+})
+TRUST_KEY = "trusted_repos"  # user config only: repositories whose config may set everything
+
+Warn = Callable[[str], None]
+_warned: set[str] = set()
+
+
+def reset_warnings() -> None:
+    """Start a new command: its warnings are printed again (the CLI group and each MCP call do this)."""
+    _warned.clear()
+
+
+def warn_once(message: str) -> None:
+    """The default sink for settings warnings: one line on stderr, once per command."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"repopack: warning: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RepoConfigReport:
+    """What a repository's config tried to set that only the user may set."""
+
+    source: str
+    ignored: tuple[str, ...]  # key names as written in the file, sorted
+
+    @property
+    def message(self) -> str:
+        keys = ", ".join(self.ignored)
+        return (f"ignored {keys} from {self.source}: a repository's config may only shape the pack "
+                f"(add the repository to {TRUST_KEY} in {config_dir() / 'config.toml'} to trust it)")
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -148,19 +196,66 @@ def env_config() -> dict[str, Any]:
     return values
 
 
-def load_settings(root: Path | None, flags: dict[str, Any] | None = None) -> Settings:
+def _trusted_roots(values: Any, source: str) -> tuple[Path, ...]:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise ConfigError(f"{source}: {TRUST_KEY} must be a list of repository paths")
+    return tuple(Path(v).expanduser().resolve() for v in values)
+
+
+def is_trusted(root: Path, trusted: tuple[Path, ...]) -> bool:
+    real = root.resolve()
+    return any(real == t or t in real.parents for t in trusted)
+
+
+def split_repo_config(values: dict[str, Any], source: str) -> tuple[dict[str, Any], RepoConfigReport | None]:
+    """Keep the keys a repository may set; report the others (unknown keys still fail in `merge`)."""
+    allowed: dict[str, Any] = {}
+    ignored: list[str] = []
+    for raw_key, value in values.items():
+        key = raw_key.replace("-", "_")
+        if key in REPO_KEYS or (key not in _FIELDS and key != TRUST_KEY):
+            allowed[raw_key] = value
+        else:
+            ignored.append(raw_key)
+    return allowed, RepoConfigReport(source, tuple(sorted(ignored))) if ignored else None
+
+
+def load_settings_report(root: Path | None,
+                         flags: dict[str, Any] | None = None) -> tuple[Settings, RepoConfigReport | None]:
+    """Settings for `root`, and what its repository config was not allowed to set (None: nothing)."""
     settings = Settings()
+    trusted: tuple[Path, ...] = ()
     user = config_dir() / "config.toml"
     if user.is_file():
-        settings = merge(settings, _read_toml(user), str(user))
+        values = dict(_read_toml(user))
+        if TRUST_KEY in values:
+            trusted = _trusted_roots(values.pop(TRUST_KEY), str(user))
+        settings = merge(settings, values, str(user))
+    report = None
     if root is not None:
         found = repo_config(root)
         if found is not None:
-            settings = merge(settings, found[0], found[1])
+            values, source = found
+            if not is_trusted(root, trusted):
+                values, report = split_repo_config(values, source)
+            elif TRUST_KEY in values:
+                values = {k: v for k, v in values.items() if k != TRUST_KEY}
+            settings = merge(settings, values, source)
     settings = merge(settings, env_config(), "environment")
     if flags:
         settings = merge(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
-    return _validate(settings)
+    return _validate(settings), report
+
+
+def load_settings(root: Path | None, flags: dict[str, Any] | None = None, *,
+                  warn: Warn | None = warn_once) -> Settings:
+    """Settings for `root`; a repository setting outside `REPO_KEYS` is dropped and reported to `warn`."""
+    settings, report = load_settings_report(root, flags)
+    if report is not None and warn is not None:
+        warn(report.message)
+    return settings
 
 
 def parse_budget(value: str | None, model: str | None = None, window: int | None = None) -> int | None:

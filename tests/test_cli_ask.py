@@ -23,7 +23,7 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SETTINGS_PY = (f'"""Deployment settings."""\nAWS_ACCESS_KEY_ID = "{AWS_KEY_ID}"\n'
                f'AWS_SECRET_ACCESS_KEY = "{AWS_SECRET}"\n')
 NO_ENDPOINT = ("repopack: error: no model endpoint configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
-               "non-OpenAI host), pass --api-key/--base-url, or set base_url in [tool.repopack]\n")
+               "non-OpenAI host), pass --api-key/--base-url, or set base_url in the user config (config.toml)\n")
 
 BILLING_EDIT = '''--- a/pyapp/billing.py
 +++ b/pyapp/billing.py

@@ -90,7 +90,7 @@ def test_without_a_model_prints_failures_and_writes_the_prompt(failing_repo, tmp
         f"Packed context and question ({_tokens(result.stdout)} tokens): {prompt_file}",
         "",
         "No explanation from a model: no model endpoint configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
-        "a non-OpenAI host), pass --api-key/--base-url, or set base_url in [tool.repopack]",
+        "a non-OpenAI host), pass --api-key/--base-url, or set base_url in the user config (config.toml)",
         f"The packed prompts are in {out}; paste one into any chat model.",
     ]
     text = prompt_file.read_text(encoding="utf-8")

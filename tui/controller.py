@@ -47,7 +47,7 @@ To talk to a model, quit (`ctrl+q`) and start again with one of:
 - any OpenAI-compatible server (vLLM, llama.cpp, Ollama, a gateway):
   `repopack chat . --base-url http://localhost:8000/v1 --model NAME`
   (or `OPENAI_BASE_URL=...`; add `OPENAI_API_KEY` if the server wants one)
-- or set `base_url` and `model` under `[tool.repopack]` in `pyproject.toml`.
+- or set `base_url` and `model` in your user config (`config.toml`).
 """
 
 

@@ -36,6 +36,9 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "-V", "--version", prog_name="repopack")
 def cli() -> None:
     """repopack: the best prompt for a question about a repository, under a token budget."""
+    from repopack.config import reset_warnings
+
+    reset_warnings()  # each command prints its settings warnings once (in-process runs share the module)
 
 
 def main(argv: list[str] | None = None) -> None:

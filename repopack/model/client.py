@@ -28,7 +28,7 @@ LOCAL_DUMMY_KEY = "sk-repopack-local-no-key"
 
 NO_MODEL_MESSAGE = (
     "no model endpoint configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI host), "
-    "pass --api-key/--base-url, or set base_url in [tool.repopack]"
+    "pass --api-key/--base-url, or set base_url in the user config (config.toml)"
 )
 
 Message = dict[str, Any]

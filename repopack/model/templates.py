@@ -4,6 +4,11 @@ A user directory (``--prompts DIR`` or config) overrides templates file by file:
 ``DIR/ask.j2`` replaces the shipped ``ask.j2`` and everything else still comes from
 the package.  Templates are loaded with importlib.resources, so they work from a
 wheel as well as from a checkout.
+
+Every template renders in jinja2's sandbox (`SandboxedEnvironment`): a template reaches
+the values it is given and nothing else (no ``__globals__``, no ``os``, no file system),
+and an attempt is a one-line `ConfigError`.  A template directory only ever comes from
+the user (a repository's config cannot set ``prompts``; see `repopack.config`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from repopack.errors import ConfigError
 
@@ -33,6 +39,8 @@ class _PromptLoader(jinja2.BaseLoader):
         self.prompts_dir = prompts_dir
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+        if "/" in template or "\\" in template or template.startswith("."):
+            raise jinja2.TemplateNotFound(template)  # plain names only: an include never leaves the directory
         if self.prompts_dir is not None:
             path = self.prompts_dir / template
             if path.is_file():
@@ -46,7 +54,7 @@ class _PromptLoader(jinja2.BaseLoader):
 
 @cache
 def _environment(prompts_dir: Path | None) -> jinja2.Environment:
-    return jinja2.Environment(
+    return SandboxedEnvironment(
         loader=_PromptLoader(prompts_dir),
         undefined=jinja2.StrictUndefined,  # a missing variable is a bug, not an empty string
         keep_trailing_newline=True,
@@ -72,3 +80,7 @@ def render_template(name: str, prompts_dir: Path | None = None, **context: Any) 
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or filename
         raise ConfigError(f"prompt template {where} line {exc.lineno}: {exc.message}") from exc
+    except SecurityError as exc:
+        raise ConfigError(f"prompt template {filename!r} tried something templates may not do: {exc}") from exc
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
+        raise ConfigError(f"prompt template {filename!r} failed: {exc.__class__.__name__}: {exc}") from exc
