@@ -43,6 +43,7 @@ from repopack.review.findings import (
     parse_review,
     place_findings,
 )
+from repopack.review.sanitize import known_credentials, redact_pr_text, scrub_known
 from repopack.util.git import extract_tree, run_git
 from repopack.util.progress import Progress
 
@@ -251,9 +252,10 @@ class ReviewRequest:
 
 def review_prompt(session: Session, target: ReviewTarget, context_text: str, diff_text: str,
                   omitted: Sequence[FileDiff] = ()) -> str:
+    """The user message; the title and description are the PR author's words, redacted like files."""
     return render_template("review", session.prompts_dir, context=context_text, diff=diff_text,
-                           title=redact_text("title", target.title).text,
-                           description=redact_text("description", target.description).text,
+                           title=redact_pr_text("title", target.title),
+                           description=redact_pr_text("description", target.description),
                            omitted=[f"{d.path} (+{d.additions} -{d.deletions})" for d in omitted])
 
 
@@ -264,7 +266,10 @@ def prepare(session: Session, target: ReviewTarget, progress: Progress | None = 
     budget = session.budget_for(review_prompt(session, target, "", ""))
     context = build_context(session.root, session.settings, target, budget, progress)
     user = review_prompt(session, target, context.pack.text, context.diff_text, context.omitted)
-    return ReviewRequest([{"role": "system", "content": system}, {"role": "user", "content": user}], context)
+    known = known_credentials(session.config().api_key)  # the tokens this process holds never go out
+    messages = [{"role": "system", "content": scrub_known(system, known)},
+                {"role": "user", "content": scrub_known(user, known)}]
+    return ReviewRequest(messages, context)
 
 
 @dataclass(frozen=True)
