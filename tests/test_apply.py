@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repopack.chat.apply import Rejection, apply_edits, undo_last
+from repopack.chat.apply import Rejection, apply_edits
 from repopack.chat.edits import parse_edits
+from repopack.chat.undo import records_dir, undo_last
 from repopack.errors import ApplyError
 from repopack.packing.scan import redact_text
 
@@ -59,14 +60,15 @@ def test_apply_and_undo_round_trip_with_created_and_deleted_files(make_repo) -> 
     assert not (root / "old.txt").exists()
     assert (root / "win.txt").read_bytes() == b"a\r\nB\r\nc\r\n"
     assert stat.S_IMODE((root / "run.sh").stat().st_mode) == 0o755
-    assert result.journal is not None and result.journal.parent == root / ".repopack" / "undo"
+    assert result.journal is not None and result.journal.parent == records_dir(root)  # outside the work tree
+    assert not (root / ".repopack").exists()
 
     restored = undo_last(root)
     assert sorted(restored) == sorted(result.applied)
     assert snapshot(root) == before
     assert not (root / "docs").exists()  # directories the edit created are gone too
     assert stat.S_IMODE((root / "run.sh").stat().st_mode) == 0o755
-    assert list((root / ".repopack" / "undo").iterdir()) == []
+    assert list(records_dir(root).iterdir()) == []
     with pytest.raises(ApplyError, match="nothing to undo"):
         undo_last(root)
 

@@ -296,7 +296,7 @@ def test_apply_writes_inside_refuses_outside_and_undo_restores_bytes(fixture_rep
 
     again = run_cli("undo", str(root))
     assert again.returncode == 14
-    assert again.stderr == f"repopack: error: nothing to undo in {root}: no journal under .repopack/undo/\n"
+    assert again.stderr == f"repopack: error: nothing to undo in {root}: no undo record of its own\n"
 
 
 def test_edits_are_listed_not_applied_without_apply(pyapp: Path, fake_openai: FakeOpenAI, ask_in_process) -> None:

@@ -12,8 +12,8 @@ Safety rules, each a one-line rejection reason rather than an exception:
 - writes are atomic (temp file in the same directory + ``os.replace``, mode kept).
 
 Before anything is written the previous bytes of every touched file (or the fact
-that it did not exist) go to ``<root>/.repopack/undo/<timestamp>/``; `undo_last`
-puts them back byte for byte and removes that entry.
+that it did not exist) go to an undo record in the user data directory, outside the
+work tree (`repopack.chat.undo`); `undo_last` there puts them back byte for byte.
 
 Redaction: the model saw ``[REDACTED:…]`` markers instead of secrets.  Hunks are
 matched against the redacted view of the file; lines the hunk keeps are written
@@ -24,24 +24,21 @@ applying an edit never writes a marker over a secret.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
-import shutil
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from repopack.chat.edits import FileEdit, Hunk
-from repopack.errors import ApplyError, NothingToUndoError
+from repopack.chat.undo import discard_record, write_record
+from repopack.errors import ApplyError
 from repopack.packing.redaction import MARKER_RE, Redaction, restore_secrets
 from repopack.util.fs import atomic_write
-from repopack.util.names import display_name, fs_name, raw_name
+from repopack.util.names import display_name, raw_name
 
-JOURNAL_DIR = PurePosixPath(".repopack/undo")
 _FORBIDDEN_PARTS = {".git", ".repopack"}
 _NEAR_LINES = 200  # how far from the stated line a whitespace-insensitive match may be
 
@@ -106,7 +103,7 @@ def apply_edits(
             rejected.append(Rejection(path, str(exc)))
     if not changes:
         return ApplyResult((), tuple(rejected), None)
-    journal = _write_journal(root, changes.values())
+    journal = write_record(root, changes.values())
     written: list[_Change] = []
     try:
         for change in changes.values():
@@ -115,31 +112,9 @@ def apply_edits(
     except OSError as exc:
         for change in reversed(written):
             _restore(change.target, change.previous, change.mode)
-        shutil.rmtree(journal, ignore_errors=True)
+        discard_record(journal)
         raise ApplyError(f"could not write {change.path}: {exc.strerror or exc}; nothing was changed") from exc
     return ApplyResult(tuple(changes), tuple(rejected), journal)
-
-
-def undo_last(root: Path) -> list[str]:
-    """Restore the files of the most recent apply exactly; return their paths."""
-    root = root.resolve()
-    base = root / JOURNAL_DIR
-    entries = sorted(p for p in base.iterdir() if (p / "manifest.json").is_file()) if base.is_dir() else []
-    if not entries:
-        raise NothingToUndoError(f"nothing to undo in {root}: no journal under {JOURNAL_DIR}/")
-    entry = entries[-1]
-    manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
-    restored: list[str] = []
-    for item in manifest["files"]:
-        target = root / fs_name(item["path"])
-        previous = (entry / item["blob"]).read_bytes() if item["existed"] else None
-        _restore(target, previous, item.get("mode"))
-        restored.append(item["path"])
-    for directory in sorted(manifest.get("created_dirs", []), key=len, reverse=True):
-        with suppress(OSError):
-            (root / fs_name(directory)).rmdir()
-    shutil.rmtree(entry)
-    return restored
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -388,38 +363,7 @@ def _squash(line: str) -> str:
     return " ".join(line.split())
 
 
-# -- writing and the journal ----------------------------------------------------------
-
-
-def _write_journal(root: Path, changes: Iterable[_Change]) -> Path:
-    base = root / JOURNAL_DIR
-    base.mkdir(parents=True, exist_ok=True)
-    ignore = root / ".repopack" / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    entry = base / stamp
-    suffix = 0
-    while entry.exists():
-        suffix += 1
-        entry = base / f"{stamp}-{suffix}"
-    entry.mkdir()
-    files = []
-    created_dirs: set[str] = set()
-    for number, change in enumerate(changes):
-        item: dict[str, object] = {"path": change.path, "existed": change.previous is not None, "mode": change.mode}
-        if change.previous is not None:
-            blob = f"{number}.bin"
-            (entry / blob).write_bytes(change.previous)
-            item["blob"] = blob
-        files.append(item)
-        parent = change.target.parent
-        while not parent.exists():
-            created_dirs.add(display_name(os.fsencode(parent.relative_to(root).as_posix())))
-            parent = parent.parent
-    manifest = {"version": 1, "root": str(root), "files": files, "created_dirs": sorted(created_dirs)}
-    (entry / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return entry
+# -- writing -------------------------------------------------------------------------
 
 
 def _write(change: _Change) -> None:

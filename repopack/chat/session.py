@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex, undo_last
+from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex
 from repopack.chat.edits import FileEdit, parse_edits
+from repopack.chat.undo import undo_last
 from repopack.config import DEFAULT_MODEL, Settings
 from repopack.errors import ContextOverflowError, CostLimitError
 from repopack.model.client import ChatEvent, ClientConfig, stream_chat
