@@ -133,7 +133,7 @@ def test_pagination_of_files_and_comments(make_repo, fake_github, fake_openai) -
     fake_github.set_page_size(2)
     for n in range(4):
         fake_github.add_issue_comment(7, f"human comment {n}")
-    mine = fake_github.add_issue_comment(7, "<!-- repopack-review-summary -->\nold summary")
+    mine = fake_github.add_issue_comment(7, "<!-- repopack-review-summary -->\nold summary", login=fake_github.login)
     fake_openai.script([reply({"file": "mod4.py", "line": 2, "severity": "info", "title": "Magic number",
                                "body": "Name it."})])
 

@@ -25,6 +25,8 @@ from repopack.errors import ReviewError
 DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 100  # 10,000 items: GitHub itself stops listing PR files at 3,000
+ACTIONS_LOGIN = "github-actions[bot]"  # who writes the comments of GitHub Actions' GITHUB_TOKEN
+_UNKNOWN: Any = object()
 
 
 class GitHubError(ReviewError):
@@ -85,8 +87,10 @@ class GitHubClient:
     """A small synchronous client; use as a context manager or call `close`."""
 
     def __init__(self, settings: GitHubSettings, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, env: Mapping[str, str] | None = None) -> None:
         self.settings = settings
+        self._env = os.environ if env is None else env
+        self._login: str | None = _UNKNOWN
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                    "User-Agent": f"repopack/{__version__}"}
         if settings.token:
@@ -138,6 +142,29 @@ class GitHubClient:
             yield from items
             next_url = response.links.get("next", {}).get("url")
             params = None  # the next link carries its own query
+
+    # --- who we are ------------------------------------------------------------
+    def authenticated_login(self) -> str | None:
+        """The login the token acts as, looked up once (GET /user).
+
+        GitHub Actions' installation token may not read /user (403): its comments are
+        written by ``github-actions[bot]``.  None when the login cannot be known: then no
+        existing comment is ever edited.
+        """
+        if self._login is not _UNKNOWN:
+            return self._login
+        login: str | None = None
+        try:
+            data = self._json("GET", "user")
+            value = data.get("login") if isinstance(data, dict) else None
+            login = value if isinstance(value, str) and value else None
+        except GitHubError as exc:
+            if exc.status == 401:
+                raise
+            if self._env.get("GITHUB_ACTIONS") == "true":
+                login = ACTIONS_LOGIN
+        self._login = login
+        return login
 
     # --- pull requests -------------------------------------------------------
     def _repo(self, rest: str) -> str:

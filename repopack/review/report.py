@@ -8,8 +8,10 @@ so a rerun does not repeat comments that are already there.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,16 @@ from repopack.errors import ReviewError
 from repopack.review.findings import Finding, Placed
 from repopack.review.github import GitHubClient, GitHubError
 from repopack.review.run import ReviewResult
+from repopack.review.sanitize import (
+    BODY_CAP,
+    COMMENT_CAP,
+    SUMMARY_CAP,
+    cap,
+    known_credentials,
+    neutralise,
+    one_line,
+    scrub_known,
+)
 
 SUMMARY_MARKER = "<!-- repopack-review-summary -->"
 FINDING_MARKER = "<!-- repopack-finding:{} -->"
@@ -193,6 +205,10 @@ def summary_comment(result: ReviewResult, inline_posted: int, inline_existing: i
     return "\n".join(out) + "\n"
 
 
+def _posted(comment: dict[str, Any]) -> dict[str, Any]:
+    return {**comment, "body": github_text(comment["body"])}
+
+
 @dataclass(frozen=True)
 class PostOutcome:
     review_id: int | None
@@ -203,13 +219,56 @@ class PostOutcome:
     moved: int
 
 
+_OWN_LAST_LINE = re.compile(r"<!-- repopack-finding:[0-9a-f]{16} -->|<sub>Reviewed [^\n]* by repopack [^\n]*</sub>")
+
+
+def _safe_finding(f: Finding) -> Finding:
+    """The model's words about one finding, as they may be posted: one-line title, capped body."""
+    file = one_line(f.file, 300).replace("`", "'")
+    return dataclasses.replace(f, file=file, title=one_line(f.title), body=cap(f.body, BODY_CAP),
+                               category=one_line(f.category, 60) if f.category else f.category)
+
+
+def for_github(result: ReviewResult) -> ReviewResult:
+    """`result` with every model-written field capped, ready for `github_text`."""
+    placed = tuple(dataclasses.replace(p, finding=_safe_finding(p.finding)) for p in result.placed)
+    return dataclasses.replace(result, summary=cap(result.summary, SUMMARY_CAP), placed=placed)
+
+
+def github_text(body: str) -> str:
+    """A comment body as posted: nobody notified, nothing loaded, no held credential, within GitHub's limit.
+
+    Only repopack's own first line (the summary marker) and last line (the finding marker or
+    the footer) stay markup; everything between, model text included, is neutralised.
+    """
+    lines = body.split("\n")
+    head = lines[:1] if lines[0] == SUMMARY_MARKER else []
+    tail = lines[-1:] if len(lines) > len(head) and _OWN_LAST_LINE.fullmatch(lines[-1]) else []
+    middle = "\n".join(lines[len(head):len(lines) - len(tail)])
+    text = "\n".join([*head, cap(neutralise(middle), COMMENT_CAP), *tail])
+    return scrub_known(text, known_credentials())
+
+
+def _author(comment: dict[str, Any]) -> str | None:
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login if isinstance(login, str) else None
+
+
 def post_review(client: GitHubClient, result: ReviewResult, root: Path | None = None) -> PostOutcome:
-    """One review with the new inline comments, then the summary comment (created or updated)."""
+    """One review with the new inline comments, then the summary comment (created or updated).
+
+    Only comments written by the token's own login count as ours: a comment by anyone else
+    is never edited and its markers are ignored, whatever it contains.
+    """
     number = result.target.pr
     if number is None:
         raise ReviewError("posting needs a pull request (--pr)")
+    result = for_github(result)
+    me = client.authenticated_login()
     existing_markers = {c.get("body", "").rsplit("<!-- repopack-finding:", 1)[-1].split(" -->")[0]
-                        for c in client.review_comments(number) if "<!-- repopack-finding:" in (c.get("body") or "")}
+                        for c in client.review_comments(number)
+                        if me is not None and _author(c) == me and "<!-- repopack-finding:" in (c.get("body") or "")}
     inline = [p for p in result.placed if p.inline]
     moved = [p for p in result.placed if not p.inline]
     fresh = [p for p in inline if fingerprint(p.finding, root) not in existing_markers]
@@ -219,7 +278,8 @@ def post_review(client: GitHubClient, result: ReviewResult, root: Path | None = 
         body = (f"repopack found {len(fresh)} issue{'s' if len(fresh) != 1 else ''} on changed lines; "
                 f"the summary comment lists everything it read.")
         try:
-            review = client.create_review(number, result.target.head, body, [inline_comment(p, root) for p in fresh])
+            review = client.create_review(number, result.target.head, body, [_posted(inline_comment(p, root))
+                                                                             for p in fresh])
         except GitHubError as exc:
             if exc.status != 422:
                 raise
@@ -229,8 +289,9 @@ def post_review(client: GitHubClient, result: ReviewResult, root: Path | None = 
             moved += fresh
             fresh = []
         review_id = int(review.get("id", 0)) or None
-    text = summary_comment(result, len(fresh), existing, moved)
-    mine = [c for c in client.issue_comments(number) if SUMMARY_MARKER in (c.get("body") or "")]
+    text = github_text(summary_comment(result, len(fresh), existing, moved))
+    mine = [c for c in client.issue_comments(number)
+            if me is not None and _author(c) == me and SUMMARY_MARKER in (c.get("body") or "")]
     if mine:
         comment = client.update_comment(int(mine[-1]["id"]), text)
         updated = True

@@ -86,22 +86,26 @@ _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _MENTION = re.compile(r"(?<![\w`@/.+-])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9_.-]+)?)")
 
 
-def cap(text: str, limit: int) -> str:
-    """At most `limit` characters (a note says so); an unclosed code fence is closed."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rstrip()
+def close_fences(text: str) -> str:
+    """`text` with a code fence it leaves open closed, so what follows it stays prose."""
     fence: str | None = None
-    for line in cut.split("\n"):
-        match = _FENCE.match(line)
-        if match is None:
-            continue
+    for line in text.split("\n"):
         if fence is None:
-            fence = match.group(1)
-        elif line.strip() == fence[0] * len(line.strip()) and len(line.strip()) >= len(fence):
-            fence = None
-    closing = f"\n{fence}" if fence else ""
-    return f"{cut}{closing}\n\n(cut at {limit:,} characters)"
+            match = _FENCE.match(line)
+            if match is not None:
+                fence = match.group(1)
+        else:
+            stripped = line.strip()
+            if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+                fence = None
+    return f"{text}\n{fence}" if fence else text
+
+
+def cap(text: str, limit: int) -> str:
+    """At most about `limit` characters (a note says where it was cut), fences closed."""
+    if len(text) <= limit:
+        return close_fences(text)
+    return close_fences(text[:limit].rstrip()) + f"\n\n(cut at {limit:,} characters)"
 
 
 def one_line(text: str, limit: int = TITLE_CAP) -> str:

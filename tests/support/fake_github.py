@@ -11,6 +11,10 @@ Serves what `repopack review --pr N` reads and writes, under an optional path pr
 - ``GET  /repos/{owner}/{name}/issues/{n}/comments``        paginated
 - ``POST /repos/{owner}/{name}/issues/{n}/comments``
 - ``PATCH /repos/{owner}/{name}/issues/comments/{id}``
+- ``GET  /user``                                            the token's login (``login``), or ``user_status``
+                                                           (GitHub Actions' token gets 403 there)
+
+Comments the token writes are authored by ``login``; `add_issue_comment` writes as anyone.
 
 Every request is recorded (method, path with query, JSON body).  Pages hold at most
 ``page_size`` items whatever ``per_page`` asks, so small fixtures exercise pagination.
@@ -119,6 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         route = url.path
+        if route == srv.prefix + "/user" and self.command == "GET":
+            if srv.user_status != 200:
+                self._send(srv.user_status, {"message": "Resource not accessible by integration"})
+            else:
+                self._send(200, {"login": srv.login, "id": 41898282, "type": "Bot"})
+            return
         if not route.startswith(srv.prefix + "/repos/" + srv.repo + "/"):
             self._send(404, {"message": "Not Found"})
             return
@@ -159,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif method == "GET":
                 self._page(pull.issue_comments, query)
             elif method == "POST":
-                comment = {"id": srv.next_id(), "body": body["body"], "user": {"login": "github-actions[bot]"}}
+                comment = {"id": srv.next_id(), "body": body["body"], "user": {"login": srv.login}}
                 pull.issue_comments.append(comment)
                 self._send(201, comment)
             else:
@@ -199,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         pull.reviews.append(review)
         for comment in body.get("comments") or []:
             pull.review_comments.append({"id": self.server.next_id(), "pull_request_review_id": review["id"],
-                                         **comment})
+                                         "user": {"login": self.server.login}, **comment})
         self._send(200, review)
 
     do_GET = do_POST = do_PATCH = _handle
@@ -218,6 +228,8 @@ class _Server(ThreadingHTTPServer):
         self.prefix = prefix
         self.page_size = 100
         self.refuse_inline = False  # answer 422 to any review with inline comments
+        self.login = "github-actions[bot]"  # who the token is
+        self.user_status = 200  # what GET /user answers (403: an installation token)
         self._ids = 1000
 
     def next_id(self) -> int:
@@ -252,10 +264,27 @@ class FakeGitHub:
     def refuse_inline_comments(self) -> None:
         self._server.refuse_inline = True
 
-    def add_issue_comment(self, number: int, body: str) -> dict[str, Any]:
+    @property
+    def login(self) -> str:
+        return self._server.login
+
+    def set_user(self, login: str | None = None, status: int = 200) -> None:
+        """Who the token is; status 403 makes GET /user refuse, as for an Actions installation token."""
         with self._server.lock:
-            comment = {"id": self._server.next_id(), "body": body, "user": {"login": "someone"}}
+            self._server.login = login or self._server.login
+            self._server.user_status = status
+
+    def add_issue_comment(self, number: int, body: str, login: str = "someone") -> dict[str, Any]:
+        with self._server.lock:
+            comment = {"id": self._server.next_id(), "body": body, "user": {"login": login}}
             self._server.pulls[number].issue_comments.append(comment)
+            return comment
+
+    def add_review_comment(self, number: int, body: str, path: str, line: int, login: str = "someone") -> dict:
+        with self._server.lock:
+            comment = {"id": self._server.next_id(), "body": body, "path": path, "line": line, "side": "RIGHT",
+                       "user": {"login": login}}
+            self._server.pulls[number].review_comments.append(comment)
             return comment
 
     def add_pull_from_git(self, root: Path, number: int, base: str, head: str, title: str = "A change",
