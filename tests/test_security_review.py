@@ -99,7 +99,7 @@ def test_a_forged_finding_marker_by_another_login_does_not_suppress_the_comment(
 def test_without_a_known_login_no_existing_comment_is_edited(repo, github, fake_openai) -> None:
     github.set_user(status=403)  # an installation token outside Actions: GET /user is refused
     github.add_issue_comment(42, f"{SUMMARY_MARKER}\nold", login=github.login)
-    result = review(repo, github, fake_openai, [reply()])
+    result = review(repo, github, fake_openai, [reply()], GITHUB_ACTIONS="false")
     assert result.returncode == 0, result.stderr
     assert [r.method for r in writes(github)] == ["POST"]
     # In GitHub Actions the token's comments are github-actions[bot]'s: that one is ours.
