@@ -62,9 +62,18 @@ class RateLimitError(ModelError):
 
 
 class ContextOverflowError(ModelError):
-    """The prompt is longer than the model accepts, even after shrinking once."""
+    """The prompt is longer than the model accepts, even after shrinking once.
+
+    ``limit`` and ``requested`` are the numbers the server stated, when it stated them
+    ("maximum context length is 700 tokens ... resulted in 861 tokens"), in its units.
+    """
 
     exit_code = 10
+
+    def __init__(self, message: str, *, limit: int | None = None, requested: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.requested = requested
 
 
 class CostLimitError(RepopackError):

@@ -48,6 +48,30 @@ def shrunk_budget(budget: int, packed_tokens: int) -> int:
     return max(MIN_SHRUNK_BUDGET, int(min(budget, packed_tokens) * OVERFLOW_SHRINK))
 
 
+OVERFLOW_MARGIN = 0.95  # aim this far under a stated limit: tokenizers differ a little between servers
+
+
+def overflow_target(exc: ContextOverflowError, counted: int) -> int | None:
+    """Tokens (as we count them) the retried request may have, from the limit the server stated.
+
+    When the server also said how long it found the prompt, its count and ours give the
+    exchange rate between its units and ours; otherwise its limit is taken as our units.
+    None when the server named no limit, or named one our own count already meets (then
+    its tokenizer and ours disagree by an unknown amount).
+    """
+    if exc.limit is None:
+        return None
+    if exc.requested:
+        return max(1, int(counted * exc.limit / exc.requested * OVERFLOW_MARGIN))
+    if counted <= exc.limit:
+        return None
+    return max(1, int(exc.limit * OVERFLOW_MARGIN))
+
+
+def _stated(exc: ContextOverflowError) -> str:
+    return f" (the server's limit: {exc.limit:,} tokens)" if exc.limit is not None else ""
+
+
 @dataclass(frozen=True)
 class PackedEvent:
     """The context is ready (sent next, unless this is a dry run)."""
@@ -202,23 +226,41 @@ class Session:
             try:
                 yield from self._send(messages, question, context, allow_edits)
                 return
-            except ContextOverflowError:
+            except ContextOverflowError as exc:
                 if attempt or not first_turn:
                     raise
-                budget = shrunk_budget(budget, result.packed.tokens if result is not None else budget)
-                yield NoticeEvent(f"the model rejected the prompt as too long; retrying once with a budget of "
-                                  f"{budget:,} tokens")
+                target = overflow_target(exc, tokens)
+                overhead = self.estimate(self.messages_for(question, "", allow_edits))[0]
+                if target is None:  # the server named no limit: shrink what was packed
+                    budget = shrunk_budget(budget, result.packed.tokens if result is not None else budget)
+                else:
+                    budget = max(MIN_SHRUNK_BUDGET, target - overhead)
                 result = self.pack(question, budget, progress)
+                if target is not None:
+                    result, budget = self._fit_request(question, result, budget, target, allow_edits, progress)
+                yield NoticeEvent(f"the model rejected the prompt as too long; retrying once with a budget of "
+                                  f"{budget:,} tokens{_stated(exc)}")
+
+    def _fit_request(self, question: str, result: PackResult, budget: int, target: int, allow_edits: bool,
+                     progress: Callable[[str, int, int], None] | None) -> tuple[PackResult, int]:
+        """Re-pack until the whole request, as counted, is at most ``target`` tokens (the template
+        around the context and the message framing cost a little more than the budget alone)."""
+        for _ in range(3):
+            counted = self.estimate(self.messages_for(question, result.text, allow_edits))[0]
+            if counted <= target or budget <= MIN_SHRUNK_BUDGET:
+                break
+            budget = max(MIN_SHRUNK_BUDGET, budget - (counted - target))
+            result = self.pack(question, budget, progress)
+        return result, budget
 
     def _send(self, messages: list[Message], question: str, context: str | None,
               allow_edits: bool) -> Iterator[Event]:
-        notices: list[str] = []
         parts: list[str] = []
         usage: ChatEvent | None = None
-        for event in stream_chat(self.config(), messages, on_retry=notices.append):
-            while notices:
-                yield NoticeEvent(notices.pop(0))
-            if event.kind == "text":
+        for event in stream_chat(self.config(), messages):
+            if event.kind == "notice":  # a retry, shown before its wait
+                yield NoticeEvent(event.notice)
+            elif event.kind == "text":
                 parts.append(event.text)
                 yield TokenEvent(event.text)
             else:

@@ -10,9 +10,11 @@ and never part of a message or repr.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,12 +96,13 @@ class ClientConfig:
 
 @dataclass(frozen=True)
 class ChatEvent:
-    """A streamed text delta, or (kind="usage") the token counts at the end."""
+    """A streamed text delta, (kind="usage") the token counts at the end, or (kind="notice") a retry."""
 
-    kind: Literal["text", "usage"]
+    kind: Literal["text", "usage", "notice"]
     text: str = ""
     input_tokens: int | None = None
     output_tokens: int | None = None
+    notice: str = ""  # kind="notice": what happened (``text`` stays empty, so joining texts is the answer)
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,12 @@ def stream_chat(
 ) -> Iterator[ChatEvent]:
     """Yield text deltas as they arrive, then one usage event (when the server sends it).
 
+    A retry is announced as a ``notice`` event (and through ``on_retry``) the moment it is
+    decided, before the wait, and so is the last failed attempt before giving up.
     Retries cover only the request itself: once text has been yielded, a failure is
-    raised rather than retried, so nothing is ever shown twice.
+    raised rather than retried, so nothing is ever shown twice.  A reply that is not the
+    protocol (not an event stream, an event that is not JSON, no chunk at all) is a
+    `ModelError` naming what came back.
     """
     own = client is None
     sdk = client or make_openai_client(config)
@@ -161,21 +168,64 @@ def _stream(
             **params,
         )
 
-    stream = _with_retries(config, _open, sleep, on_retry)
+    stream = yield from _retrying(config, _open, sleep, on_retry)
+    whole = _unstreamed_reply(stream, config)
+    if whole is not None:  # a server that ignores stream=true and answers with one JSON body
+        if whole.text:
+            yield ChatEvent("text", text=whole.text)
+        if whole.input_tokens is not None or whole.output_tokens is not None:
+            yield ChatEvent("usage", input_tokens=whole.input_tokens, output_tokens=whole.output_tokens)
+        return
     usage: Any = None
+    chunks = 0
     try:
         with stream:
             for chunk in stream:
-                if getattr(chunk, "usage", None) is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices or ():
-                    text = getattr(choice.delta, "content", None)
-                    if text:
+                choices = getattr(chunk, "choices", None)
+                chunk_usage = getattr(chunk, "usage", None)
+                if not isinstance(choices, list) and chunk_usage is None:
+                    raise ModelError(f"a stream event from {config.endpoint} is not a chat completion chunk "
+                                     f"(no 'choices'): {_snippet(_dump(chunk))}")
+                chunks += 1
+                if chunk_usage is not None:
+                    usage = chunk_usage
+                for choice in choices or ():
+                    text = getattr(getattr(choice, "delta", None), "content", None)
+                    if isinstance(text, str) and text:
                         yield ChatEvent("text", text=text)
+    except ValueError as exc:  # json.JSONDecodeError from the SDK's SSE decoder
+        line = getattr(exc, "doc", None)
+        what = f"data: {_snippet(line)}" if isinstance(line, str) else str(exc)
+        raise ModelError(f"a stream event from {config.endpoint} is not JSON: {what}") from None
     except openai.OpenAIError as exc:
         raise _translate(exc, config) from exc
+    if chunks == 0:
+        raise ModelError(f"the event stream from {config.endpoint} ended without a single chat completion chunk")
     if usage is not None:
-        yield ChatEvent("usage", input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
+        yield ChatEvent("usage", input_tokens=_int_or_none(getattr(usage, "prompt_tokens", None)),
+                        output_tokens=_int_or_none(getattr(usage, "completion_tokens", None)))
+
+
+def _unstreamed_reply(stream: Any, config: ClientConfig) -> ChatResult | None:
+    """None for a real event stream; the reply when a server answered one JSON chat completion
+    instead; anything else that came back with 200 (a login page, plain text) is an error."""
+    response = getattr(stream, "response", None)
+    if response is None:
+        return None
+    content_type = response.headers.get("content-type", "")
+    if "event-stream" in content_type.lower():
+        return None
+    try:
+        body = response.read().decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - the body is only for the message
+        body = ""
+    finally:
+        stream.close()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ModelError(_not_protocol(config, content_type, body, "an event stream")) from None
+    return _chat_result(data, config)
 
 
 def complete_chat(
@@ -187,37 +237,105 @@ def complete_chat(
     on_retry: Callable[[str], None] | None = None,
     **params: Any,
 ) -> ChatResult:
-    """One non-streaming chat completion."""
+    """One non-streaming chat completion; ``on_retry`` hears of each retry before its wait."""
     sdk = client or make_openai_client(config)
 
     payload: list[Any] = list(messages)
 
     def _call() -> Any:
-        return sdk.chat.completions.create(  # type: ignore[call-overload]
+        return sdk.chat.completions.with_raw_response.create(  # type: ignore[call-overload]
             model=config.model, messages=payload, **params
         )
 
     try:
-        response = _with_retries(config, _call, sleep, on_retry)
+        raw = _drive(_retrying(config, _call, sleep, on_retry))
+        body = _json_reply(raw, config)
     finally:
         if client is None:
             sdk.close()
-    choice = response.choices[0] if response.choices else None
-    usage = response.usage
+    return _chat_result(body, config)
+
+
+def _json_reply(raw: Any, config: ClientConfig) -> Any:
+    content_type = raw.headers.get("content-type", "")
+    text = raw.text
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ModelError(_not_protocol(config, content_type, text, "a JSON chat reply")) from None
+
+
+def _chat_result(body: Any, config: ClientConfig) -> ChatResult:
+    """Read a chat.completion body, refusing one without the fields every reply has."""
+    where = config.endpoint
+    if not isinstance(body, dict):
+        raise ModelError(f"the reply from {where} is JSON but not a chat completion: {_snippet(json.dumps(body))}")
+    if isinstance(body.get("error"), dict):
+        said = " ".join(str(body["error"].get("message") or body["error"]).split())
+        raise ModelError(f"the endpoint {where} answered 200 with an error: {_snippet(said)}")
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ModelError(f"the reply from {where} has no 'choices': {_snippet(json.dumps(body))}")
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        raise ModelError(f"the reply from {where} has no 'choices[0].message': {_snippet(json.dumps(body))}")
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise ModelError(f"the reply from {where} has a non-text 'content': {_snippet(json.dumps(content))}")
+    usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
     return ChatResult(
-        text=(choice.message.content or "") if choice else "",
-        input_tokens=usage.prompt_tokens if usage else None,
-        output_tokens=usage.completion_tokens if usage else None,
-        finish_reason=choice.finish_reason if choice else None,
+        text=content or "",
+        input_tokens=_int_or_none(usage.get("prompt_tokens")),
+        output_tokens=_int_or_none(usage.get("completion_tokens")),
+        finish_reason=choice.get("finish_reason"),
     )
 
 
-def _with_retries(
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dump(obj: Any) -> str:
+    try:
+        return json.dumps(obj.to_dict() if hasattr(obj, "to_dict") else obj, default=str)
+    except (TypeError, ValueError):
+        return repr(obj)
+
+
+def _snippet(text: str | None, limit: int = 80) -> str:
+    """The start of what came back, on one line, quoted."""
+    flat = " ".join((text or "").split())
+    return repr(flat[:limit] + ("…" if len(flat) > limit else "")) if flat else "an empty body"
+
+
+def _not_protocol(config: ClientConfig, content_type: str, body: str, expected: str) -> str:
+    kind = content_type.split(";", 1)[0].strip() or "no content type"
+    html = "html" in kind.lower() or body.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+    hint = ("; is the base URL an API endpoint? OpenAI-compatible URLs usually end in /v1" if html
+            else "; is the endpoint OpenAI-compatible?")
+    return f"HTTP 200 from {config.endpoint} is not {expected}: {kind} body {_snippet(body)}{hint}"
+
+
+Attempts = Generator[ChatEvent, None, Any]
+
+
+def _drive(attempts: Attempts) -> Any:
+    """Run a retrying call to its result (its notices already went to the callback)."""
+    while True:
+        try:
+            next(attempts)
+        except StopIteration as done:
+            return done.value
+
+
+def _retrying(
     config: ClientConfig,
     call: Callable[[], Any],
     sleep: Callable[[float], None],
     on_retry: Callable[[str], None] | None,
-) -> Any:
+) -> Attempts:
+    """Call with bounded retries; yields a notice before each wait and before giving up."""
     policy = config.retry
     attempts = max(1, min(policy.attempts, config.max_retries + 1))
     waited = 0.0
@@ -231,14 +349,21 @@ def _with_retries(
             if not retryable:
                 raise _translate(exc, config) from exc
             delay = _retry_delay(exc, attempt, policy)
-            if attempt >= attempts or waited + delay > policy.max_total_wait:
-                raise _translate(exc, config, attempts=attempt) from exc
             status = exc.status_code
+            if attempt >= attempts or waited + delay > policy.max_total_wait:
+                message = (f"HTTP {status} from {config.endpoint} on attempt {attempt} of {attempts}; "
+                           "giving up")
+                if on_retry is not None:
+                    on_retry(message)
+                yield ChatEvent("notice", notice=message)
+                raise _translate(exc, config, attempts=attempt) from exc
         except openai.OpenAIError as exc:
             raise _translate(exc, config) from exc
+        message = (f"HTTP {status} from {config.endpoint}; retrying in {delay:.1f}s "
+                   f"(attempt {attempt + 1} of {attempts})")
         if on_retry is not None:
-            on_retry(f"HTTP {status} from {config.endpoint}; retrying in {delay:.1f}s "
-                     f"(attempt {attempt + 1} of {attempts})")
+            on_retry(message)
+        yield ChatEvent("notice", notice=message)
         sleep(delay)
         waited += delay
 
@@ -276,6 +401,39 @@ def _is_context_overflow(exc: openai.APIStatusError) -> bool:
     ))
 
 
+_NUMBER = r"(\d[\d,]*)"
+_LIMIT_PATTERNS = (  # what servers say, in the wording of OpenAI, vLLM, llama.cpp, Anthropic-style gateways
+    re.compile(r"maximum context length is " + _NUMBER, re.I),
+    re.compile(r"context (?:length|window|size|limit) (?:of |is |= ?)?" + _NUMBER, re.I),
+    re.compile(r"(?:limit|maximum) (?:of |is )?" + _NUMBER + r" tokens", re.I),
+    re.compile(r"tokens? > " + _NUMBER + r" maximum", re.I),
+)
+_REQUESTED_PATTERNS = (
+    re.compile(r"(?:resulted in|you requested|requested|prompt (?:has|contains|is)) " + _NUMBER + r" tokens", re.I),
+    re.compile(_NUMBER + r" tokens > \d", re.I),
+)
+
+
+def stated_context_limit(exc: openai.APIStatusError) -> tuple[int | None, int | None]:
+    """(limit, requested) from a context-length error, where the server said them."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
+    limit = _int_or_none(inner.get("n_ctx")) or _int_or_none(body.get("n_ctx"))  # llama.cpp server
+    requested = _int_or_none(inner.get("n_prompt_tokens")) or _int_or_none(body.get("n_prompt_tokens"))
+    message = str(exc.message)
+
+    def first(patterns: tuple[re.Pattern[str], ...]) -> int | None:
+        for pattern in patterns:
+            found = pattern.search(message)
+            if found:
+                return int(found.group(1).replace(",", ""))
+        return None
+
+    limit = limit or first(_LIMIT_PATTERNS)
+    requested = requested or first(_REQUESTED_PATTERNS)
+    return (limit if limit and limit > 0 else None), (requested if requested and requested > 0 else None)
+
+
 def _translate(exc: openai.OpenAIError, config: ClientConfig, attempts: int = 1) -> ModelError:
     where = config.endpoint
     if isinstance(exc, openai.APITimeoutError):
@@ -299,7 +457,8 @@ def _translate(exc: openai.OpenAIError, config: ClientConfig, attempts: int = 1)
             what = "rate limited" if status == 429 else "server error"
             return RateLimitError(f"{what} (HTTP {status}) from {where} {tries}; wait and try again")
         if _is_context_overflow(exc):
+            limit, requested = stated_context_limit(exc)
             return ContextOverflowError(f"the prompt is longer than {config.model!r} accepts at {where}: "
-                                        "lower --budget")
+                                        "lower --budget", limit=limit, requested=requested)
         return ModelError(f"HTTP {status} from {where}: {detail}")
     return ModelError(f"the model call to {where} failed: {exc}")

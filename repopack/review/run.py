@@ -281,13 +281,23 @@ class ModelAnswer:
     notices: tuple[str, ...] = field(default=())
 
 
-def ask_for_review(config: ClientConfig, messages: Sequence[dict[str, str]]) -> ModelAnswer:
-    """Ask; on a reply that is not valid review JSON, ask once more with the error, then fail."""
+def ask_for_review(config: ClientConfig, messages: Sequence[dict[str, str]],
+                   on_notice: Callable[[str], None] | None = None) -> ModelAnswer:
+    """Ask; on a reply that is not valid review JSON, ask once more with the error, then fail.
+
+    Notices (retries, the second ask) go to ``on_notice`` as they happen and are kept in the answer.
+    """
     notices: list[str] = []
+
+    def notice(message: str) -> None:
+        notices.append(message)
+        if on_notice is not None:
+            on_notice(message)
+
     history = list(messages)
     tokens_in = tokens_out = 0
     for attempt in (1, 2):
-        result = complete_chat(config, history, on_retry=notices.append, temperature=0)
+        result = complete_chat(config, history, on_retry=notice, temperature=0)
         tokens_in += result.input_tokens or 0
         tokens_out += result.output_tokens or 0
         try:
@@ -296,7 +306,7 @@ def ask_for_review(config: ClientConfig, messages: Sequence[dict[str, str]]) -> 
             if attempt == 2:
                 raise ReviewError(f"the model's reply was not valid review JSON twice ({exc}); try another model "
                                   f"or a smaller --budget") from None
-            notices.append(f"the model's reply was not valid review JSON ({exc}); asking once more")
+            notice(f"the model's reply was not valid review JSON ({exc}); asking once more")
             history += [{"role": "assistant", "content": result.text},
                         {"role": "user", "content": f"That reply could not be used: {exc}. Reply again with only "
                                                     f"the JSON object described above: no prose, no code fence."}]
@@ -327,9 +337,6 @@ class ReviewResult:
 def run_review(session: Session, target: ReviewTarget, progress: Progress | None = None,
                on_notice: Callable[[str], None] | None = None) -> ReviewResult:
     request = prepare(session, target, progress)
-    answer = ask_for_review(session.config(), request.messages)
-    for notice in answer.notices:
-        if on_notice is not None:
-            on_notice(notice)
+    answer = ask_for_review(session.config(), request.messages, on_notice)
     placed = place_findings(answer.review.findings, request.context.diffs)
     return ReviewResult(target, request.context, answer.review.summary, tuple(placed), session.config().model, answer)

