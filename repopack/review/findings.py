@@ -13,10 +13,18 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import unidiff
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from repopack.choices import Severity
 from repopack.errors import ReviewError
@@ -37,7 +45,8 @@ class _FindingSchema(BaseModel):
     severity: Severity
     title: str = Field(min_length=1)
     body: str = ""
-    suggestion: str | None = None
+    # Replacement code: every space and tab is meaningful (indentation), so never stripped.
+    suggestion: Annotated[str, StringConstraints(strip_whitespace=False)] | None = None
     category: str | None = None
 
     @field_validator("severity", mode="before")
@@ -102,7 +111,15 @@ def parse_review(text: str) -> ModelReview:
         raise InvalidReview(f"does not match the schema: {problems}") from None
     return ModelReview(parsed.summary.strip(), tuple(
         Finding(_clean_path(f.file), f.line, f.severity, f.title, f.body, f.end_line,
-                f.suggestion if f.suggestion else None, f.category) for f in parsed.findings))
+                _exact_suggestion(f.suggestion), f.category) for f in parsed.findings))
+
+
+def _exact_suggestion(text: str | None) -> str | None:
+    """The replacement lines exactly as written (indentation, tabs, trailing spaces), minus the
+    line breaks around them; None when there is nothing but whitespace."""
+    if text is None or not text.strip():
+        return None
+    return text.strip("\r\n")
 
 
 def _clean_path(path: str) -> str:

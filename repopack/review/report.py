@@ -154,6 +154,7 @@ def render_sarif(result: ReviewResult, root: Path | None = None) -> str:
                                                 "region": region}}],
             "partialFingerprints": {"repopackFinding/v1": fingerprint(f, root)},
             "properties": {"severity": f.severity},
+            **({"fixes": [_sarif_fix(f)]} if f.suggestion else {}),
         })
     sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "repopack", "version": __version__,
@@ -161,6 +162,15 @@ def render_sarif(result: ReviewResult, root: Path | None = None) -> str:
         "results": results,
     }]}
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def _sarif_fix(f: Finding) -> dict[str, Any]:
+    """The suggestion as a SARIF fix: the finding's whole lines replaced by it, whitespace exact."""
+    region: dict[str, Any] = {"startLine": f.line, "endLine": f.last_line}
+    return {"description": {"text": "Suggested replacement"},
+            "artifactChanges": [{"artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"},
+                                 "replacements": [{"deletedRegion": region,
+                                                   "insertedContent": {"text": f.suggestion}}]}]}
 
 
 # --- GitHub ------------------------------------------------------------------------------------------
