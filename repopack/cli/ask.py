@@ -19,7 +19,7 @@ from repopack.choices import Mode
 from repopack.cli.answer import AnswerView, diff_text, edit_record, format_cost
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, settings_for, stderr_console
-from repopack.cli.options import base_url_option, budget_option, focus_option, model_option
+from repopack.cli.options import base_url_option, budget_option, focus_option, model_option, recording_options
 from repopack.config import parse_budget
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
 
@@ -83,10 +83,11 @@ def stdout_console() -> Console:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming text.")
 @click.option("--no-redact", is_flag=True, help="Send secrets unredacted (they are redacted by default).")
 @click.option("--prompts", type=click.Path(file_okay=False), help="Directory of prompt templates to use instead.")
+@recording_options
 def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...], model: str | None,
                 base_url: str | None, api_key: str | None, window: int | None, timeout: float | None,
                 dry_run: bool, apply_edits: bool, max_cost: float | None, as_json: bool, no_redact: bool,
-                prompts: str | None) -> None:
+                prompts: str | None, record: str | None, replay: str | None) -> None:
     """Ask a model QUESTION about the repository at PATH (default .), with the best context packed in."""
     from repopack.chat.session import Session
     from repopack.model.client import ClientConfig
@@ -100,7 +101,7 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
     config: ClientConfig | None = None
     try:  # fail before packing when nothing is configured (a dry run needs no endpoint)
         config = ClientConfig.resolve(base_url=settings.base_url, api_key=api_key, model=settings.model,
-                                      timeout=settings.timeout)
+                                      timeout=settings.timeout, record=record, replay=replay)
     except NoModelConfiguredError:
         if not dry_run:
             raise

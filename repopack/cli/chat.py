@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 
 from repopack.cli.app import cli
-from repopack.cli.options import base_url_option, budget_option, model_option
+from repopack.cli.options import base_url_option, budget_option, model_option, recording_options
 from repopack.config import parse_budget
 
 
@@ -15,11 +19,36 @@ from repopack.config import parse_budget
 @base_url_option
 @budget_option("Tokens for the packed context (default: as for ask)")
 @click.option("--resume", is_flag=True, help="Continue the last saved conversation about this repository.")
-def chat_command(path: str, model: str | None, base_url: str | None, budget: str | None, resume: bool) -> None:
+@recording_options
+def chat_command(path: str, model: str | None, base_url: str | None, budget: str | None, resume: bool,
+                 record: str | None, replay: str | None) -> None:
     """Talk to a model about the repository at PATH in a terminal UI."""
+    from repopack.model.recording import RECORD_ENV, REPLAY_ENV, Recording
     from repopack.tui.factory import create_app
 
+    Recording.resolve(record, replay)  # a bad pair or a missing --replay directory fails before the UI starts
     app = create_app(path, model=model, base_url=base_url, budget=parse_budget(budget, model), resume=resume)
-    saved = app.run()
+    # The app resolves its client (again on a model switch) from the environment: scope the flags to it.
+    with scoped_env({RECORD_ENV: record, REPLAY_ENV: replay} if record or replay else {}):
+        saved = app.run()
     if saved is not None:
         click.echo(f"repopack: transcript saved to {saved}", err=True)
+
+
+@contextmanager
+def scoped_env(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the block, then put them back."""
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -19,9 +19,10 @@ from repopack.chat.session import Session
 from repopack.chat.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
-from repopack.cli.options import base_url_option, budget_option, model_option
+from repopack.cli.options import base_url_option, budget_option, model_option, recording_options
 from repopack.config import Settings, parse_budget
 from repopack.errors import ModelError, NoModelConfiguredError
+from repopack.model.client import ClientConfig
 
 
 @cli.command("explain-tests")
@@ -39,11 +40,18 @@ from repopack.errors import ModelError, NoModelConfiguredError
 @budget_option("Tokens for each failure's context (default: as for ask)")
 @model_option
 @base_url_option
+@recording_options
 def explain_tests_command(path: str, command: str | None, junit: Path | None, max_failures: int, timeout: float,
                           no_block: bool, context_dir: Path | None, budget: str | None, model: str | None,
-                          base_url: str | None) -> None:
+                          base_url: str | None, record: str | None, replay: str | None) -> None:
     """Run the tests at PATH; explain why each failure happens and suggest a fix (nothing is changed)."""
     root, settings = settings_for(path, {"budget": parse_budget(budget, model), "model": model, "base_url": base_url})
+    config: ClientConfig | None = None
+    try:
+        config = ClientConfig.resolve(base_url=settings.base_url, model=settings.model, timeout=settings.timeout,
+                                      record=record, replay=replay)
+    except NoModelConfiguredError:
+        pass  # the failures are still reported, and each packed prompt is written to a file
     console = stderr_console()
     if junit is not None and command is None:
         console.print(f"Reading failures from {junit}", markup=False, highlight=False)
@@ -52,7 +60,7 @@ def explain_tests_command(path: str, command: str | None, junit: Path | None, ma
     run = run_tests(root, command, junit, timeout)
     status = _report_run(run, timeout)
     if run.failures:
-        _explain(root, settings, run, max_failures, context_dir)
+        _explain(root, settings, config, run, max_failures, context_dir)
     sys.exit(0 if no_block else status)
 
 
@@ -77,8 +85,9 @@ def _report_run(run: TestRun, timeout: float) -> int:
     return run.returncode or 1
 
 
-def _explain(root: Path, settings: Settings, run: TestRun, max_failures: int, context_dir: Path | None) -> None:
-    session = Session.open(root, settings)
+def _explain(root: Path, settings: Settings, config: ClientConfig | None, run: TestRun, max_failures: int,
+             context_dir: Path | None) -> None:
+    session = Session.open(root, settings, config)
     chosen = deduplicate(run.failures, max_failures)
     skipped = len({f.cause_key for f in run.failures}) - len(chosen)
     console = stderr_console()

@@ -44,3 +44,11 @@ model_options = _compose(model_option, base_url_option)
 def budget_option(what: str) -> Callable[[F], F]:
     """--budget/-b; `what` says what the budget covers and its default for this command."""
     return click.option("--budget", "-b", help=f"{what} ({BUDGET_SYNTAX}).")
+recording_options = _compose(
+    click.option("--record", type=click.Path(file_okay=False), metavar="DIR",
+                 help="Store every model reply in DIR, keyed by a hash of the request, for --replay "
+                      "(default: REPOPACK_RECORD)."),
+    click.option("--replay", type=click.Path(file_okay=False), metavar="DIR",
+                 help="Answer every model request from the recordings in DIR; nothing is sent "
+                      "(default: REPOPACK_REPLAY)."),
+)

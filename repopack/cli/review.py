@@ -11,9 +11,10 @@ from repopack.chat.session import Session
 from repopack.choices import Severity, values
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
-from repopack.cli.options import base_url_option, budget_option, model_option, no_cache_option
+from repopack.cli.options import base_url_option, budget_option, model_option, no_cache_option, recording_options
 from repopack.config import parse_budget
 from repopack.errors import RepopackError, UsageError
+from repopack.model.client import ClientConfig
 from repopack.review.findings import diff_from_patches
 from repopack.review.github import GitHubClient, GitHubSettings
 from repopack.review.report import post_review, render_json, render_markdown, render_sarif
@@ -40,9 +41,11 @@ OUTPUTS = ("md", "json", "sarif")
 @model_option
 @base_url_option
 @no_cache_option
+@recording_options
 def review_command(path: str, pr: int | None, repo: str | None, base: str | None, head: str | None, no_post: bool,
                    output_format: str | None, output_file: str | None, fail_on: str, budget: str | None,
-                   model: str | None, base_url: str | None, no_cache: bool) -> None:
+                   model: str | None, base_url: str | None, no_cache: bool, record: str | None,
+                   replay: str | None) -> None:
     """Review a pull request (--pr N) or local changes (--base REF) with the repository as context."""
     if (pr is None) == (base is None):
         raise UsageError("give --pr N (a GitHub pull request) or --base REF (local changes), not both or neither")
@@ -59,9 +62,14 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
     def notice(message: str) -> None:
         console.print(f"[yellow]note:[/] {message}", markup=True, highlight=False)
 
+    def model_config() -> ClientConfig:  # before any GitHub request or packing
+        return ClientConfig.resolve(base_url=settings.base_url, model=settings.model, timeout=settings.timeout,
+                                    record=record, replay=replay)
+
     if pr is not None:
         post = not no_post
         gh = GitHubSettings.from_env(repo, require_token=post)
+        config = model_config()
         with GitHubClient(gh) as client:
             pull = client.pull_request(pr)
             files = client.pull_files(pr)
@@ -71,7 +79,7 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
             if checked_out and checked_out != pull.head_sha:
                 notice(f"the checkout is at {checked_out[:12]}, not the PR head {pull.head_sha[:12]}: file contents "
                        f"come from the checkout (use actions/checkout with ref: the PR head sha)")
-            session = Session.open(root, settings)
+            session = Session.open(root, settings, config)
             result = guarded(lambda: run_review(session, target, progress, notice), progress)
             _print(result, output_format or ("md" if not post else None), output_file, root)
             if post:
@@ -86,8 +94,9 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
                               markup=False, highlight=False)
     else:
         assert base is not None
+        config = model_config()
         with local_target(root, base, head) as (target, new_root):
-            session = Session.open(new_root, settings)
+            session = Session.open(new_root, settings, config)
             result = guarded(lambda: run_review(session, target, progress, notice), progress)
             _print(result, output_format or "md", output_file, new_root)
     _report_usage(console, result)

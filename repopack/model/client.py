@@ -22,6 +22,7 @@ import openai
 
 from repopack.config import DEFAULT_MODEL, DEFAULT_TIMEOUT
 from repopack.errors import AuthError, ContextOverflowError, ModelError, NoModelConfiguredError, RateLimitError
+from repopack.model.recording import Recording, request_body
 from repopack.util.env import env as repopack_env
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -54,10 +55,13 @@ class ClientConfig:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = 3
     retry: RetryPolicy = RetryPolicy()
+    recording: Recording | None = None  # --record / --replay
 
     @property
     def endpoint(self) -> str:
         """Where requests go, for messages (never includes the key)."""
+        if self.recording is not None and self.recording.mode == "replay":
+            return f"the recordings in {self.recording.directory}"
         return self.base_url or DEFAULT_BASE_URL
 
     @classmethod
@@ -70,15 +74,19 @@ class ClientConfig:
         timeout: float | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
+        record: str | None = None,
+        replay: str | None = None,
         env: dict[str, str] | None = None,
     ) -> ClientConfig:
-        """Explicit values win, then the environment; no key and no base URL is an error."""
+        """Explicit values win, then the environment; no key and no base URL is an error
+        (unless every reply comes from a recording: `replay`)."""
         environ = os.environ if env is None else env
         base_url = base_url or environ.get("OPENAI_BASE_URL") or None
         api_key = api_key or environ.get("OPENAI_API_KEY") or None
         model = model or repopack_env("model", environ) or DEFAULT_MODEL
+        recording = Recording.resolve(record, replay, environ)
         if not api_key:
-            if not base_url:
+            if not base_url and (recording is None or recording.mode != "replay"):
                 raise NoModelConfiguredError(NO_MODEL_MESSAGE)
             api_key = LOCAL_DUMMY_KEY
         policy = retry or RetryPolicy()
@@ -91,6 +99,7 @@ class ClientConfig:
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             max_retries=policy.attempts - 1,
             retry=policy,
+            recording=recording,
         )
 
 
@@ -140,13 +149,38 @@ def stream_chat(
     protocol (not an event stream, an event that is not JSON, no chunk at all) is a
     `ModelError` naming what came back.
     """
+    recording = config.recording
+    key = recording.key(config.model, messages, params, True) if recording is not None else ""
+    if recording is not None and recording.mode == "replay":
+        yield from _replayed_stream(recording.load(key), recording)
+        return
     own = client is None
     sdk = client or make_openai_client(config)
+    kept: list[dict[str, Any]] = []
     try:
-        yield from _stream(config, sdk, messages, sleep, on_retry, params)
+        for event in _stream(config, sdk, messages, sleep, on_retry, params):
+            if event.kind == "text":
+                kept.append({"text": event.text})
+            elif event.kind == "usage":
+                kept.append({"input_tokens": event.input_tokens, "output_tokens": event.output_tokens})
+            yield event
     finally:
         if own:
             sdk.close()
+    if recording is not None:
+        recording.save(key, request_body(config.model, messages, params, True), {"kind": "stream", "events": kept})
+
+
+def _replayed_stream(reply: dict[str, Any], recording: Recording) -> Iterator[ChatEvent]:
+    events = reply.get("events")
+    if reply.get("kind") != "stream" or not isinstance(events, list):
+        raise ModelError(f"a recording in {recording.directory} is not a streamed reply")
+    for item in events:
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
+            yield ChatEvent("text", text=item["text"])
+        elif isinstance(item, dict):
+            yield ChatEvent("usage", input_tokens=_int_or_none(item.get("input_tokens")),
+                            output_tokens=_int_or_none(item.get("output_tokens")))
 
 
 def _stream(
@@ -238,6 +272,25 @@ def complete_chat(
     **params: Any,
 ) -> ChatResult:
     """One non-streaming chat completion; ``on_retry`` hears of each retry before its wait."""
+    recording = config.recording
+    key = recording.key(config.model, messages, params, False) if recording is not None else ""
+    if recording is not None and recording.mode == "replay":
+        reply = recording.load(key)
+        if reply.get("kind") != "complete" or not isinstance(reply.get("text"), str):
+            raise ModelError(f"a recording in {recording.directory} is not a chat completion")
+        return ChatResult(reply["text"], _int_or_none(reply.get("input_tokens")),
+                          _int_or_none(reply.get("output_tokens")), reply.get("finish_reason"))
+    result = _complete(config, messages, client, sleep, on_retry, params)
+    if recording is not None:
+        recording.save(key, request_body(config.model, messages, params, False),
+                       {"kind": "complete", "text": result.text, "input_tokens": result.input_tokens,
+                        "output_tokens": result.output_tokens, "finish_reason": result.finish_reason})
+    return result
+
+
+def _complete(config: ClientConfig, messages: Sequence[Message], client: openai.OpenAI | None,
+              sleep: Callable[[float], None], on_retry: Callable[[str], None] | None,
+              params: dict[str, Any]) -> ChatResult:
     sdk = client or make_openai_client(config)
 
     payload: list[Any] = list(messages)
