@@ -5,7 +5,6 @@ context-length error's stated limit sets the retry's size."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -97,16 +96,11 @@ def test_each_retry_notice_appears_before_the_next_request_is_sent(pyapp: Path, 
                             stderr=subprocess.PIPE, text=True,
                             env={**_env(), "OPENAI_BASE_URL": fake_openai.base_url})
     seen: list[tuple[float, str]] = []
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            seen.append((time.time(), line.rstrip("\n")))
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    out, _ = proc.communicate(timeout=60)
-    reader.join(timeout=10)
+    assert proc.stderr is not None and proc.stdout is not None
+    for line in proc.stderr:  # each line stamped as it arrives
+        seen.append((time.time(), line.rstrip("\n")))
+    out = proc.stdout.read()
+    proc.wait(timeout=60)
     assert proc.returncode == 0, seen
     assert out == "fine now\n"
     notices = [(t, line) for t, line in seen if line.startswith("notice:")]
