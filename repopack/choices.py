@@ -39,6 +39,14 @@ class Order(StrEnum):
     PATH = "path"
 
 
+class Images(StrEnum):
+    """Which images of the repository go to the model (see packing/images.py)."""
+
+    AUTO = "auto"  # only when the question asks for pictures, then the ones it needs
+    NONE = "none"
+    ALL = "all"
+
+
 class Severity(StrEnum):
     """How much a review finding matters, worst first (prompts, findings, reports and --fail-on)."""
 

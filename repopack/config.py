@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from repopack.choices import Format, Order
+from repopack.choices import Format, Images, Order
 from repopack.errors import ConfigError, UsageError
 from repopack.util.env import env
 from repopack.util.limits import MAX_FILE_BYTES
@@ -56,11 +56,13 @@ class Settings:
     max_cost: float | None = None  # refuse to send when the estimate is higher (USD)
     timeout: float = DEFAULT_TIMEOUT  # seconds per model request
     prompts: str | None = None  # directory of user prompt templates overriding the shipped ones
+    images: Images = Images.AUTO  # images for multimodal models: auto (when the question asks) | none | all
+    max_images: int = 8  # at most this many images per prompt
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 _TUPLES = {"include", "exclude"}
-_CHOICES: dict[str, type[Format] | type[Order]] = {"format": Format, "order": Order}
+_CHOICES: dict[str, type[Format] | type[Order] | type[Images]] = {"format": Format, "order": Order, "images": Images}
 
 # What a repository's own config may set: only what shapes the pack.  Never the endpoint, the
 # model, templates, redaction, limits, or anything that sends data or runs something.
@@ -145,6 +147,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"budget must be a positive number of tokens, got {settings.budget}")
     if settings.max_file_bytes <= 0:
         raise ConfigError("max_file_bytes must be positive")
+    if settings.max_images < 0:
+        raise ConfigError(f"max_images must be 0 or more, got {settings.max_images}")
     return settings
 
 

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex
 from repopack.chat.edits import FileEdit, parse_edits
@@ -33,7 +34,7 @@ from repopack.packing.walk import decode_text, resolve_root
 from repopack.util.env import env
 from repopack.util.names import fs_name
 
-Message = dict[str, str]
+Message = dict[str, Any]  # content: text, or text and image parts for a multimodal model
 OVERFLOW_SHRINK = 0.6  # after a context-length error, retry once with this share of the budget
 MIN_BUDGET = 2000
 MIN_SHRUNK_BUDGET = 256  # below this not even the prompt header fits
@@ -128,6 +129,7 @@ class Session:
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     _redacted_paths: set[str] = field(default_factory=set, repr=False)
     _first_turn: tuple[str, bool] | None = field(default=None, repr=False)  # (question, allow_edits)
+    _image_urls: dict[tuple[str, tuple[int, int]], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings, client_config: ClientConfig | None = None) -> Session:
@@ -170,7 +172,8 @@ class Session:
 
     def pack(self, question: str, budget: int | None = None, progress: Callable[[str, int, int], None] | None = None,
              focus: Sequence[str] = ()) -> PackResult:
-        settings = dataclasses.replace(self.settings, budget=budget or self.budget_for(question))
+        settings = dataclasses.replace(self.settings, budget=budget or self.budget_for(question),
+                                       model=self.model_name)  # the model decides how images are counted
         signals = Signals(query=question, focus=tuple(focus) or self.focus)
         result = pack_repo(self.root, settings, signals, progress)
         self._remember(result)
@@ -195,11 +198,36 @@ class Session:
         if self.history:
             return [*self.history, {"role": "user", "content": self.user_message(question, None, allow_edits)}]
         return [{"role": "system", "content": self.system_prompt()},
-                {"role": "user", "content": self.user_message(question, context, allow_edits)}]
+                {"role": "user", "content": self._with_images(self.user_message(question, context, allow_edits),
+                                                              context is not None)}]
+
+    def _with_images(self, text: str, has_context: bool) -> str | list[dict[str, Any]]:
+        """The user message's content: the text, then one image part per image the pack attaches
+        (only when the model's registry entry accepts images: see packing/images.py)."""
+        refs = self.last_pack.images.sent if (has_context and self.last_pack is not None) else ()
+        if not refs:
+            return text
+        from repopack.packing.images import encode
+
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        for ref in refs:
+            key = (ref.path, ref.sent_size)
+            if key not in self._image_urls:
+                self._image_urls[key] = encode(self.root, ref)
+            parts.append({"type": "image_url", "image_url": {"url": self._image_urls[key]}})
+        return parts
+
+    def content_tokens(self, content: str | list[dict[str, Any]]) -> int:
+        """Tokens of a message's content: its text, plus the image tokens of attached images."""
+        tok = get_tokenizer(self.settings.encoding)
+        if isinstance(content, str):
+            return tok.count(content)
+        text = sum(tok.count(part.get("text", "")) for part in content if part.get("type") == "text")
+        images = self.last_pack.images.tokens if self.last_pack is not None else 0
+        return text + images
 
     def estimate(self, messages: Sequence[Message]) -> tuple[int, float | None]:
-        tok = get_tokenizer(self.settings.encoding)
-        tokens = sum(tok.count(m["content"]) + 4 for m in messages)
+        tokens = sum(self.content_tokens(m["content"]) + 4 for m in messages)
         info = self.model_info()
         reserve = min(self.settings.reserve_output, info.max_output)
         return tokens, estimate_cost(info, tokens, reserve)
@@ -275,7 +303,7 @@ class Session:
             yield UsageEvent(usage.input_tokens, usage.output_tokens, cost)
         else:
             tok = get_tokenizer(self.settings.encoding)
-            inp = sum(tok.count(m["content"]) for m in messages)
+            inp = sum(self.content_tokens(m["content"]) for m in messages)
             out = tok.count(answer)
             yield UsageEvent(inp, out, estimate_cost(info, inp, out))
         edits = tuple(parse_edits(answer))
@@ -309,7 +337,8 @@ class Session:
         self._remember(result)
         if len(self.history) >= 2 and self._first_turn is not None:
             question, allow_edits = self._first_turn
-            self.history[1] = {"role": "user", "content": self.user_message(question, result.text, allow_edits)}
+            message = self.user_message(question, result.text, allow_edits)
+            self.history[1] = {"role": "user", "content": self._with_images(message, True)}
 
     def reset(self) -> None:
         self.history = []

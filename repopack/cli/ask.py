@@ -19,7 +19,14 @@ from repopack.choices import Mode
 from repopack.cli.answer import AnswerView, diff_text, edit_record, format_cost
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, settings_for, stderr_console
-from repopack.cli.options import base_url_option, budget_option, focus_option, model_option, recording_options
+from repopack.cli.options import (
+    base_url_option,
+    budget_option,
+    focus_option,
+    images_options,
+    model_option,
+    recording_options,
+)
 from repopack.config import parse_budget
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
 
@@ -84,10 +91,13 @@ def stdout_console() -> Console:
 @click.option("--no-redact", is_flag=True, help="Send secrets unredacted (they are redacted by default).")
 @click.option("--prompts", type=click.Path(file_okay=False), help="Directory of prompt templates to use instead.")
 @recording_options
+@images_options
+@click.option("--explain", is_flag=True, help="Print why each file and image is in the context, or left out.")
 def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...], model: str | None,
                 base_url: str | None, api_key: str | None, window: int | None, timeout: float | None,
                 dry_run: bool, apply_edits: bool, max_cost: float | None, as_json: bool, no_redact: bool,
-                prompts: str | None, record: str | None, replay: str | None) -> None:
+                prompts: str | None, record: str | None, replay: str | None, images: str | None,
+                max_images: int | None, explain: bool) -> None:
     """Ask a model QUESTION about the repository at PATH (default .), with the best context packed in."""
     from repopack.chat.session import Session
     from repopack.model.client import ClientConfig
@@ -96,7 +106,8 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
     if dry_run and apply_edits:
         raise UsageError("--dry-run sends nothing, so there is nothing to --apply")
     flags = {"budget": parse_budget(budget, model, window), "model": model, "base_url": base_url, "window": window,
-             "timeout": timeout, "max_cost": max_cost, "prompts": prompts, "redact": False if no_redact else None}
+             "timeout": timeout, "max_cost": max_cost, "prompts": prompts, "redact": False if no_redact else None,
+             "images": images, "max_images": max_images}
     root, settings = settings_for(path, flags)
     config: ClientConfig | None = None
     try:  # fail before packing when nothing is configured (a dry run needs no endpoint)
@@ -112,7 +123,7 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
     if not settings.redact:
         err.print("[yellow]warning:[/] secret redaction is off (--no-redact)")
 
-    outcome = run_ask(session, question, err, out, dry_run=dry_run, stream=not as_json)
+    outcome = run_ask(session, question, err, out, dry_run=dry_run, stream=not as_json, explain=explain)
     if outcome.edits and not dry_run:
         show_edits(outcome.edits, err, out, show_diffs=not as_json and out.is_terminal, hint=not apply_edits)
     if apply_edits and outcome.edits:
@@ -133,7 +144,7 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
 
 
 def run_ask(session: Session, question: str, err: Console, out: Console, *, dry_run: bool,
-            stream: bool) -> AskOutcome:
+            stream: bool, explain: bool = False) -> AskOutcome:
     """Drive Session.ask, streaming tokens to `out` and notices to `err` as they come."""
     from repopack.chat.session import DoneEvent, EditsEvent, NoticeEvent, PackedEvent, TokenEvent, UsageEvent
 
@@ -146,6 +157,11 @@ def run_ask(session: Session, question: str, err: Console, out: Console, *, dry_
             if isinstance(event, PackedEvent):
                 progress.stop()
                 first, outcome.packed = outcome.packed is None, event
+                if explain:
+                    from repopack.packing.manifest import explain_lines
+
+                    for line in explain_lines(event.result):
+                        err.print(line, markup=False, highlight=False)
                 report_packed(event, outcome, err, session, sending=not dry_run, first=first)
             elif isinstance(event, NoticeEvent):
                 outcome.notices.append(event.message)
@@ -187,7 +203,9 @@ def report_packed(event: PackedEvent, outcome: AskOutcome, err: Console, session
                   markup=False, highlight=False)
     if sending:
         target = session.client_config.endpoint if session.client_config else "the endpoint"
-        err.print(f"Sending {mode_counts(event)}, ~{event.estimated_input_tokens:,} tokens, to "
+        attached = len(result.images.sent)
+        images = f" and {attached} image{'s' if attached != 1 else ''}" if attached else ""
+        err.print(f"Sending {mode_counts(event)}{images}, ~{event.estimated_input_tokens:,} tokens, to "
                   f"{session.model_name} at {target} (estimated cost at most "
                   f"{format_cost(event.estimated_cost)})", markup=False, highlight=False)
 
@@ -273,6 +291,8 @@ def json_record(outcome: AskOutcome, session: Session, config: ClientConfig | No
         "estimated_input_tokens": event.estimated_input_tokens if event else None,
         "files": [] if event is None else [{"path": d.path, "mode": d.mode, "tokens": d.tokens}
                                            for d in event.result.packed.decisions],
+        "images": [] if event is None else [{"path": i.path, "tokens": i.tokens, "attached": i.sent}
+                                            for i in event.result.images.images],
         "secrets": [{"path": f.path, "line": f.line, "type": f.type} for f in outcome.findings],
         "notices": outcome.notices,
         "edits": [edit_record(e) for e in outcome.edits],

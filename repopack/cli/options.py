@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from repopack.choices import Images, values
 from repopack.config import DEFAULT_MODEL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +40,12 @@ query_options = _compose(
     click.option("--query-file", type=click.Path(dir_okay=False), help="Read the query from this file."),
 )
 model_options = _compose(model_option, base_url_option)
+images_options = _compose(
+    click.option("--images", type=click.Choice(values(Images)),
+                 help="Images for models that accept them: auto (default: when the question asks for "
+                      "screenshots, diagrams, … or names an image), none, or all."),
+    click.option("--max-images", type=click.IntRange(min=0), help="At most this many images (default 8)."),
+)
 
 
 def budget_option(what: str) -> Callable[[F], F]:

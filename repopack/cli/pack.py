@@ -19,6 +19,7 @@ from repopack.cli.options import (
     diff_option,
     encoding_option,
     focus_option,
+    images_options,
     no_cache_option,
     query_options,
 )
@@ -51,17 +52,19 @@ from repopack.util.output import write_output
 @click.option("--explain", is_flag=True, help="Print why each file is in the pack, at which fidelity, or left out.")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="Write the explanation as JSON to this file.")
 @click.option("--no-redact", is_flag=True, help="Do not redact secrets (they are redacted by default).")
+@images_options
 @no_cache_option
 def pack_command(path: str, budget: str | None, fmt: str | None, output: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], encoding: str | None, line_numbers: bool | None, order: str | None,
                  max_file_bytes: int | None, no_default_excludes: bool, query: str | None, query_file: str | None,
                  focus: tuple[str, ...], diff_base: str | None, explain: bool, manifest: str | None,
-                 no_redact: bool, no_cache: bool) -> None:
+                 no_redact: bool, images: str | None, max_images: int | None, no_cache: bool) -> None:
     """Pack the repository at PATH into one prompt under a token budget."""
     flags = {"budget": parse_budget(budget), "format": fmt, "include": include, "exclude": exclude,
              "encoding": encoding, "line_numbers": line_numbers, "order": order, "max_file_bytes": max_file_bytes,
              "default_excludes": False if no_default_excludes else None,
-             "redact": False if no_redact else None, "cache": False if no_cache else None}
+             "redact": False if no_redact else None, "cache": False if no_cache else None,
+             "images": images, "max_images": max_images}
     root, settings = settings_for(path, flags)
     console = stderr_console()
     progress = LazyProgress(console)
@@ -125,8 +128,13 @@ def print_summary(console: Console, result: PackResult, target: str, redacting: 
     if modes[Mode.DROPPED]:
         parts.append(f"{modes[Mode.DROPPED]} left out")
     budget = f" of {packed.budget:,} budget" if packed.budget else ""
+    images = result.images
+    with_images = f" + {images.tokens:,} in {len(images.sent)} images" if images.sent else ""
     console.print(f"[bold]Packed[/] {len(result.walk.files)} files ({', '.join(parts)}): "
-                  f"{packed.tokens:,} tokens{budget} ({tok.name}) → {target if target != '-' else 'stdout'}")
+                  f"{packed.tokens:,} tokens{with_images}{budget} ({tok.name}) → "
+                  f"{target if target != '-' else 'stdout'}")
+    if images.images and not images.sent:
+        console.print(f"Images listed by path only: {images.note}")
     reasons = Counter(s.reason for s in result.walk.skipped)
     if reasons:
         listed = ", ".join(f"{n} {r}" for r, n in reasons.most_common())

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from repopack.errors import ConfigError
+from repopack.packing.images import ImageRule, rule_from
 
 # Hosts add release dates or tags to the names in the registry: gpt-4.1-2025-04-14.
 _VERSION_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4}|\d{8}|latest|preview(?:-[\w.-]+)?)$")
@@ -31,6 +32,7 @@ class ModelInfo:
     base_url: str | None = None
     known: bool = True
     note: str = ""
+    images: ImageRule | None = None  # how it counts image tokens; None: it is never sent images
 
     @property
     def priced(self) -> bool:
@@ -53,7 +55,20 @@ def _from_entry(name: str, entry: dict[str, Any]) -> ModelInfo:
         provider=entry.get("provider", ""),
         base_url=entry.get("base_url"),
         note=entry.get("note", ""),
+        images=_image_rule(entry.get("images")),
     )
+
+
+def _image_rule(spec: dict[str, Any] | None) -> ImageRule | None:
+    if not spec:
+        return None
+    overrides = {k: v for k, v in spec.items() if k != "rule"}
+    return rule_from(_registry()["image_rules"], spec["rule"], overrides)
+
+
+def image_estimate_rule() -> ImageRule:
+    """The rule used to estimate image tokens for a model the registry does not know."""
+    return rule_from(_registry()["image_rules"], _registry()["default"]["image_estimate"])
 
 
 def _find(name: str) -> tuple[str, dict[str, Any]] | None:

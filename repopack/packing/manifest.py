@@ -62,7 +62,10 @@ def manifest_entries(result: PackResult) -> list[FileEntry]:
         signals = {k: round(v, 4) for k, v in (r.signals if r else {}).items()}
         entries.append(FileEntry(d.path, d.mode, d.tokens, pos, round(r.score, 6) if r else None,
                                  _reason(d.mode, signals, query_present, d.focused), signals, d.focused))
+    attached = {i.path for i in result.images.images}
     for s in result.walk.skipped:
+        if s.path in attached:
+            continue  # listed under "images"
         entries.append(FileEntry(s.path, "skipped", 0, None, None, f"skipped: {s.reason}", {}))
     return entries
 
@@ -81,6 +84,9 @@ def build_manifest(result: PackResult) -> dict:
                    for m in (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED)},
         "secrets": [{"path": f.path, "line": f.line, "type": f.type} for f in result.findings],
         "files": [asdict(e) for e in manifest_entries(result)],
+        "images": [{"path": i.path, "width": i.width, "height": i.height, "bytes": i.bytes, "tokens": i.tokens,
+                    "sent_width": i.sent_size[0], "sent_height": i.sent_size[1], "attached": i.sent, "why": i.why}
+                   for i in result.images.images],
     }
 
 
@@ -90,4 +96,4 @@ def explain_lines(result: PackResult) -> list[str]:
         rank = f"#{e.rank + 1}" if e.rank is not None else "-"
         tokens = f"{e.tokens:>7,}" if e.tokens else " " * 7
         lines.append(f"{rank:>6} {e.mode:<8} {tokens}  {e.path}  ({e.reason})")
-    return lines
+    return lines + result.images.explain_lines()

@@ -20,6 +20,7 @@ from repopack.errors import RepoError
 from repopack.packing import reuse as reuse_store
 from repopack.packing.cache import Cache
 from repopack.packing.fit import Candidate, Focus, Packed, fit_files
+from repopack.packing.images import ImagePlan, attach_section, plan_for
 from repopack.packing.index import MemoTokenizer, RepoIndex, build_index, count_tokens
 from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.packing.redaction import Redaction, SecretFinding
@@ -44,6 +45,7 @@ class PackResult:
     file_tokens: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     reuse_key: tuple[str, str] | None = None  # set by pack_repo(reuse=True): see reuse.remember
+    images: ImagePlan = field(default_factory=ImagePlan)  # images chosen for the question (packing/images.py)
 
     @property
     def text(self) -> str:
@@ -298,13 +300,18 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         lap("index")
         ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
         lap("rank")
-        cands = _candidates(index, ranking, settings.budget, signals)
-        packed = fit_files(cands, settings.budget, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
+        images = plan_for(root, settings, signals, walked.skipped,
+                          lambda n: [(r.path, index.body(index.position[r.path])) for r in ranking[:n]])
+        text_budget = images.text_budget(settings.budget, settings.format, tokenizer)
+        cands = _candidates(index, ranking, text_budget, signals)
+        packed = fit_files(cands, text_budget, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
                            repo_name=root.name, fmt=settings.format, order=settings.order, query=signals.query)
+        packed = attach_section(packed, images, settings.budget, tokenizer)
         lap("fit")
         findings = tuple(f for r in redactions.values() for f in r.findings)
         result = PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
-                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key)
+                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key,
+                            images)
     return result
 
 

