@@ -76,3 +76,19 @@ def test_a_git_quoted_diff_path_names_the_same_file(tmp_path: Path, fake_openai:
                      env={"OPENAI_BASE_URL": fake_openai.base_url})
     assert result.returncode == 0, result.stderr
     assert (root / "pkg" / os.fsdecode(RAW_NAME)).read_bytes() == SOURCE.replace(b"bonjour", b"hola")
+
+
+def test_diff_signals_name_the_odd_file_as_the_walk_does(tmp_path: Path) -> None:
+    from repopack.packing.pipeline import changed_files, changed_hunks
+
+    root = make_odd_repo(tmp_path, git_init=True)
+    odd = os.path.join(os.fsencode(root), b"pkg", RAW_NAME)
+    with open(odd, "ab") as fh:
+        fh.write(b"\n\ndef farewell():\n    return 'au revoir'\n")
+    with open(os.path.join(os.fsencode(root), b"pkg", b"new\tfile.py"), "wb") as fh:
+        fh.write(b"x = 1\n")
+    assert changed_files(root, "HEAD") == (f"pkg/{SHOWN}", "pkg/new\\x09file.py")
+    assert changed_hunks(root, "HEAD") == ((f"pkg/{SHOWN}", 3, 6),)
+    ranked = run_cli("rank", str(root), "--diff", "HEAD", "--json")
+    assert ranked.returncode == 0, ranked.stderr
+    assert json.loads(ranked.stdout)[0]["path"] == f"pkg/{SHOWN}"

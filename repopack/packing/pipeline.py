@@ -26,7 +26,8 @@ from repopack.packing.rank import RankedFile, Signals, prior, rank_files, struct
 from repopack.packing.redaction import Redaction, SecretFinding
 from repopack.packing.tokens import Tokenizer, get_tokenizer
 from repopack.packing.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
-from repopack.util.git import GitError, run_git
+from repopack.util.git import GitError, run_git, run_git_bytes
+from repopack.util.names import display_name, git_unquote
 from repopack.util.progress import Progress
 
 SKELETON_HORIZON = 4  # skeletons are prepared for ranked files worth this many budgets of full text
@@ -59,12 +60,12 @@ def walk_rules(settings: Settings) -> WalkRules:
 
 def changed_files(root: Path, base: str) -> tuple[str, ...]:
     """Files that differ from `base` in the work tree (committed or not), plus untracked ones."""
-    def git(*args: str) -> str:
-        return run_git(root, *args, what=f"--diff {base}", timeout=60)
+    def git(*args: str) -> list[bytes]:
+        return run_git_bytes(root, *args, what=f"--diff {base}", timeout=60).split(b"\0")
 
-    names = git("diff", "--name-only", "--relative", base, "--").split("\n")
-    names += git("ls-files", "--others", "--exclude-standard").split("\n")
-    return tuple(sorted({n for n in names if n}))
+    names = git("diff", "--name-only", "-z", "--relative", base, "--")
+    names += git("ls-files", "--others", "--exclude-standard", "-z")
+    return tuple(sorted({display_name(n) for n in names if n}))
 
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -73,15 +74,18 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 def changed_hunks(root: Path, base: str) -> tuple[tuple[str, int, int], ...]:
     """The line ranges of the work tree that differ from `base` (path, first, last); () without git."""
     try:
-        out = run_git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "--relative", base, "--",
-                      what=f"--diff {base}", timeout=60)
+        out = run_git(root, "-c", "core.quotepath=off", "diff", "-U0", "--no-color", "--no-ext-diff", "--relative",
+                      base, "--", what=f"--diff {base}", timeout=60)
     except GitError:
         return ()
     hunks: list[tuple[str, int, int]] = []
     path: str | None = None
     for line in out.split("\n"):
         if line.startswith("+++ "):
-            path = line[6:] if line.startswith("+++ b/") else None
+            name = line[4:].split("\t", 1)[0]
+            # git quotes names with control bytes ("b/a\tb.py"); other bytes come raw (quotepath=off)
+            shown = git_unquote(name) if name.startswith('"') else display_name(name.encode("utf-8", "surrogateescape"))
+            path = shown[2:] if shown.startswith("b/") else None
             continue
         m = _HUNK.match(line)
         if m and path is not None:
