@@ -73,8 +73,8 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
     settings = exclude_own_output(root, settings, target)
     result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base, reuse=True),
                      progress)
-    write_output(result.text, target)
-    remember(result, target)
+    written = write_output(result.text, target)
+    remember(result, str(written) if written is not None else "-")  # never a link to a device or FIFO
     if manifest:
         write_output(json.dumps(build_manifest(result), indent=2) + "\n", manifest)
     if explain:
