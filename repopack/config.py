@@ -27,6 +27,7 @@ from typing import Any
 
 from repopack.choices import Format, Images, Order
 from repopack.errors import ConfigError, UsageError
+from repopack.packing.cache import DEFAULT_MAX_BYTES, parse_size
 from repopack.util.env import env
 from repopack.util.limits import MAX_FILE_BYTES
 from repopack.util.paths import config_dir
@@ -49,6 +50,7 @@ class Settings:
     order: Order = Order.RELEVANCE_LAST  # where the most relevant files go: relevance-last | relevance-first | path
     redact: bool = True  # redact secrets before any output or model call
     cache: bool = True  # use the on-disk cache of symbols and token counts
+    cache_max: int = DEFAULT_MAX_BYTES  # cache size cap in bytes ("500M", "2G"); least recently used goes first
     model: str | None = None  # model name, e.g. gpt-4.1
     base_url: str | None = None  # OpenAI-compatible endpoint
     window: int | None = None  # context window override for unknown/local models
@@ -113,6 +115,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return tuple(value)
         if value is None:
             return None
+        if name == "cache_max":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise TypeError
+            return parse_size(value)
         if ftype.startswith("bool"):
             if isinstance(value, str):
                 low = value.strip().lower()

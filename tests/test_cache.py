@@ -46,17 +46,17 @@ def test_no_cache_bypasses_the_store(fixture_repo, parse_calls) -> None:
     rank_repo(root, Settings(cache=False), Signals(query="x"))
     rank_repo(root, Settings(cache=False), Signals(query="x"))
     assert len(parse_calls) == 18
-    assert not (Path(os.environ["REPOPACK_CACHE_DIR"]) / "cache-v1.sqlite").exists()
+    assert not (Path(os.environ["REPOPACK_CACHE_DIR"]) / "cache-v2.sqlite").exists()
 
 
 def test_corrupt_cache_is_rebuilt(fixture_repo) -> None:
     root = fixture_repo("pyapp")
     cache_dir = Path(os.environ["REPOPACK_CACHE_DIR"])
     cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / "cache-v1.sqlite").write_bytes(b"this is not a database" * 50)
+    (cache_dir / "cache-v2.sqlite").write_bytes(b"this is not a database" * 50)
     result = pack_repo(root, Settings(budget=3000), Signals(query="invoice"))
     assert result.packed.tokens <= 3000
-    conn = sqlite3.connect(cache_dir / "cache-v1.sqlite")
+    conn = sqlite3.connect(cache_dir / "cache-v2.sqlite")
     assert conn.execute("select count(*) from kv").fetchone()[0] > 0
 
 
@@ -79,7 +79,7 @@ def test_concurrent_writers_do_not_corrupt(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     with Cache(tmp_path) as cache:
-        got = cache.get_many("ns", [f"{n}-19-49" for n in range(4)])
+        got = cache.get_many("ns", [f"{n}-19-49" for n in range(4)], int)
     assert got == {f"{n}-19-49": 49 for n in range(4)}
 
 

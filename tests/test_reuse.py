@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import time
+from pathlib import Path
 
 from repopack.config import Settings
 from repopack.packing import reuse
@@ -65,8 +67,6 @@ def test_stored_result_holds_no_secret_values(make_repo) -> None:
     second = pack_repo(root, Settings(), reuse=True)
     assert second.timings == {"reused": 0.0}
     assert second.findings == first.findings and second.redactions == {}
-    from pathlib import Path
-
     cache = Path(os.environ["REPOPACK_CACHE_DIR"])
     for path in cache.rglob("*"):
         if path.is_file():
@@ -81,17 +81,39 @@ def test_without_reuse_nothing_is_stored(fixture_repo) -> None:
     assert reuse.RACY_NS > 0
 
 
-def test_output_file_is_kept_by_hard_link_and_an_edit_to_it_is_noticed(fixture_repo, tmp_path) -> None:
+def test_output_file_is_read_back_not_copied_and_an_edit_or_deletion_is_noticed(fixture_repo, tmp_path) -> None:
     root = fixture_repo("pyapp")
     age(root)
     out = tmp_path / "out.xml"
     first = _pack_repo(root, Settings(), reuse=True)
     out.write_text(first.text, encoding="utf-8")
     remember(first, str(out))
-    assert out.stat().st_nlink == 2
+    cache = Path(os.environ["REPOPACK_CACHE_DIR"])
+    assert out.stat().st_nlink == 1 and not (cache / "packs").exists()  # no second copy of the prompt
     second = _pack_repo(root, Settings(), reuse=True)
     assert second.timings == {"reused": 0.0} and second.text == first.text
     with out.open("a", encoding="utf-8") as fh:  # an editor writing into the output in place
         fh.write("tampered\n")
     third = _pack_repo(root, Settings(), reuse=True)
     assert "reused" not in third.timings and "tampered" not in third.text
+    out.write_text(third.text, encoding="utf-8")
+    remember(third, str(out))
+    assert _pack_repo(root, Settings(), reuse=True).timings == {"reused": 0.0}
+    out.unlink()  # the user deletes the prompt: nothing of it outlives that
+    assert "reused" not in _pack_repo(root, Settings(), reuse=True).timings
+
+
+def test_stdout_pack_is_kept_private_and_an_unredacted_pack_is_never_kept(make_repo) -> None:
+    root = make_repo({"conf.py": 'AWS_SECRET = "AKIAIOSFODNN7EXAMPLE"\n', "a.py": "A = 1\n"})
+    age(root)
+    cache = Path(os.environ["REPOPACK_CACHE_DIR"])
+    first = pack_repo(root, Settings(), reuse=True)
+    assert pack_repo(root, Settings(), reuse=True).text == first.text  # kept: a private cache row
+    assert sorted(p.name for p in cache.iterdir()) == ["cache-v2.sqlite", "cache-v2.sqlite-journal"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in cache.iterdir())
+    raw = pack_repo(root, Settings(redact=False), reuse=True)
+    assert "AKIAIOSFODNN7EXAMPLE" in raw.text
+    assert "reused" not in pack_repo(root, Settings(redact=False), reuse=True).timings
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert b"AKIAIOSFODNN7EXAMPLE" not in path.read_bytes()

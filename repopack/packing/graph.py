@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 class RepoGraph:
     paths: tuple[str, ...]
     matrix: sp.csr_matrix = field(repr=False)  # matrix[a, b] = weight of "a uses b"
-    definers: dict[str, tuple[int, ...]] = field(repr=False)  # symbol name -> defining files
+    definers: Mapping[str, tuple[int, ...]] = field(repr=False)  # symbol name -> defining files
     base_rank: np.ndarray = field(repr=False)
 
     @property
@@ -149,68 +149,92 @@ def _exact_variants(stem: str) -> Iterable[str]:
 
 
 def _name_weight(name: str, n_definers: int, n_files: int) -> float:
-    weight = math.log(1 + n_files / n_definers) / n_definers
-    if len(name) < 3:
-        weight *= 0.1
-    elif name.startswith("_") and not name.startswith("__"):
-        weight *= 0.5
-    if name.startswith("__") and name.endswith("__"):
-        weight *= 0.05
-    if ("_" in name.strip("_") or any(c.isupper() for c in name[1:])) and len(name) >= 8:
-        weight *= 2.0  # long compound identifiers are specific
-    return weight
+    from repopack.packing.snapshot import name_multiplier
+
+    return math.log(1 + n_files / n_definers) / n_definers * name_multiplier(name)
 
 
-def build_graph(symbols: Sequence[FileSymbols]) -> RepoGraph:
+def import_matrix(paths: Sequence[str], languages: Sequence[str | None], targets: Sequence[str],
+                  imported: sp.csr_matrix, rows: Sequence[int] | None = None) -> sp.csr_matrix:
+    """files × files (or `rows` × files), IMPORT_WEIGHT split between the files each import resolves to."""
     import numpy as np
-    paths = tuple(s.path for s in symbols)
+    import scipy.sparse as sp
+
     n = len(paths)
     index = {p: i for i, p in enumerate(paths)}
-    definers_lists: dict[str, list[int]] = defaultdict(list)
-    for i, fs in enumerate(symbols):
-        for name in {d.name for d in fs.defs}:
-            definers_lists[name].append(i)
-    definers = {k: tuple(v) for k, v in definers_lists.items()}
-
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    for a, fs in enumerate(symbols):
-        for name, count in fs.refs:
-            targets = definers.get(name)
-            if not targets or len(targets) > MAX_DEFINERS:
-                continue
-            w = _name_weight(name, len(targets), n) * math.sqrt(count)
-            for b in targets:
-                if b != a:
-                    rows.append(a)
-                    cols.append(b)
-                    vals.append(w)
-
     suffixes = build_suffix_index(paths)
     go_dirs: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(paths):
         if p.endswith(".go") and not p.endswith("_test.go"):
             go_dirs[posixpath.dirname(p)].append(i)
-    for a, fs in enumerate(symbols):
-        for target in fs.imports:
-            hits = resolve_import(fs.path, fs.language, target, suffixes, index, go_dirs)
+    memo: dict[tuple[str, str | None, str], list[int]] = {}
+    out_rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    indptr, indices = imported.indptr, imported.indices
+    wanted = range(n) if rows is None else rows
+    for r, a in enumerate(wanted):
+        path, language = paths[a], languages[a]
+        for t in indices[indptr[a]:indptr[a + 1]]:
+            target = targets[t]
+            # Where an import leads depends on the importer's directory only for relative forms.
+            relative = target.strip().strip("\"'<>").startswith(".")
+            key = (posixpath.dirname(path) if relative else "", language, target)
+            hits = memo.get(key)
+            if hits is None:
+                hits = memo[key] = resolve_import(path, language, target, suffixes, index, go_dirs)
             for b in hits:
                 if b != a:
-                    rows.append(a)
+                    out_rows.append(r)
                     cols.append(b)
                     vals.append(IMPORT_WEIGHT / len(hits))
-
-    import scipy.sparse as sp  # ranking only: packs without a question never pay for scipy
-
-    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(n, n), dtype=np.float64)
+    matrix = sp.csr_matrix((np.asarray(vals, dtype=np.float64), (out_rows, cols)), shape=(len(wanted), n))
     matrix.sum_duplicates()
-    return RepoGraph(paths, matrix, definers, pagerank(matrix, None))
+    return matrix
+
+
+def edge_matrix(defs: sp.csr_matrix, refs: sp.csr_matrix, multipliers: np.ndarray,
+                import_edges: sp.csr_matrix) -> sp.csr_matrix:
+    """matrix[a, b]: sum over the names a uses that b defines of sqrt(uses) × the name's weight, plus imports.
+
+    `defs` and `refs` are files × names (1 per defined name; reference counts); a name defined
+    in more than MAX_DEFINERS files carries no signal.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = defs.shape[0]
+    n_definers = np.bincount(defs.indices, minlength=defs.shape[1]).astype(np.float64)
+    usable = (n_definers > 0) & (n_definers <= MAX_DEFINERS)
+    weight = np.zeros(defs.shape[1])
+    weight[usable] = np.log(1 + n / n_definers[usable]) / n_definers[usable] * multipliers[usable]
+    uses = refs.astype(np.float64)  # a copy: the snapshot's own arrays are never changed
+    uses.data = np.sqrt(uses.data) * weight[uses.indices]
+    uses.eliminate_zeros()
+    definer = sp.csr_matrix((np.ones(len(defs.indices)), defs.indices, defs.indptr), shape=defs.shape)
+    names = (uses @ definer.T).tocsr()
+    names.setdiag(0)
+    matrix = (names + import_edges).tocsr()
+    matrix.eliminate_zeros()
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def build_graph(symbols: Sequence[FileSymbols]) -> RepoGraph:
+    """The graph of these files alone (no cache): see `snapshot.derive` for the incremental path."""
+    from repopack.packing.snapshot import derive, file_key
+
+    keys = [file_key(s.path, str(i), s.language) for i, s in enumerate(symbols)]
+    snap = derive(None, keys, "", lambda idx: ([{} for _ in idx], [symbols[i] for i in idx]))
+    return snap.graph()
 
 
 def pagerank(matrix: sp.csr_matrix, personalization: np.ndarray | None, alpha: float = 0.85,
-             tol: float = 1e-9, max_iter: int = 200) -> np.ndarray:
-    """Power iteration on the row-normalised graph; dangling mass goes back to the personalization."""
+             tol: float = 1e-9, max_iter: int = 200, start: np.ndarray | None = None) -> np.ndarray:
+    """Power iteration on the row-normalised graph; dangling mass goes back to the personalization.
+
+    `start` (say, the previous snapshot's ranks) only changes how fast it converges."""
     import numpy as np
     n = matrix.shape[0]
     if n == 0:
@@ -224,7 +248,7 @@ def pagerank(matrix: sp.csr_matrix, personalization: np.ndarray | None, alpha: f
 
     transition = sp.diags(inv) @ matrix  # row-stochastic where out > 0
     transition_t = transition.T.tocsr()
-    x = p.copy()
+    x = p.copy() if start is None or start.shape != (n,) or start.sum() <= 0 else start / start.sum()
     for _ in range(max_iter):
         nxt = alpha * (transition_t @ x + x[dangling].sum() * p) + (1 - alpha) * p
         if np.abs(nxt - x).sum() < tol:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from repopack.packing.cache import Cache
+from repopack.packing.symbols import FileSymbols
 from repopack.packing.tokens import Tokenizer
 from repopack.packing.walk import SourceFile
 from repopack.util.progress import Progress
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from repopack.packing.focus import Outline
     from repopack.packing.graph import RepoGraph
     from repopack.packing.lexical import BM25Index
-    from repopack.packing.parse import FileSymbols
+    from repopack.packing.snapshot import Snapshot
 
 # Parsing, graphs and search indexes load on first use: a plain pack needs none of them.
 
@@ -76,6 +76,8 @@ class RepoIndex:
     cache: Cache = field(repr=False)
     line_numbers: bool = False
     progress: Progress | None = field(default=None, repr=False)
+    scope: str | None = None  # where the snapshot is kept (the repository root); None: only the latest
+    snapshot_stats: tuple[int, int] = (0, 0)  # files reused from the base snapshot, files derived afresh
 
     @cached_property
     def paths(self) -> tuple[str, ...]:
@@ -97,7 +99,7 @@ class RepoIndex:
         ns = Cache.namespace("symbols", PARSE_VERSION)
         keys = [_symbol_key(self.files[i]) for i in indices]
 
-        found = self.cache.get_many(ns, keys)
+        found = self.cache.get_many(ns, keys, FileSymbols)
         n_missing = sum(1 for k in keys if k not in found)
         processes = _parse_processes() if n_missing >= PROCESS_PARSE_MIN else None
 
@@ -120,7 +122,7 @@ class RepoIndex:
                 return list(pool.map(self._parse, targets, chunksize=16))
 
         try:
-            values = _cached_map(self.cache, ns, keys, parse, "parse", self.progress)
+            values = _cached_map(self.cache, ns, keys, FileSymbols, parse, "parse", self.progress)
         finally:
             if processes is not None:
                 processes.shutdown(wait=False, cancel_futures=True)
@@ -140,46 +142,46 @@ class RepoIndex:
         found = self.symbols_for(range(len(self.files)))
         return [found[i] for i in range(len(self.files))]
 
-    @cached_property
-    def terms(self) -> list[Counter[str]]:
+    def terms_for(self, indices: Sequence[int]) -> list[Mapping[str, int]]:
         from repopack.packing.lexical import terms_of
 
         ns = Cache.namespace("terms", 1)
-        return _cached_map(self.cache, ns, [f.digest for f in self.files],
-                           lambda missing: [terms_of(self.files[i].text) for i in missing], "terms", self.progress)
+        return _cached_map(self.cache, ns, [self.files[i].digest for i in indices], dict[str, int],
+                           lambda missing: [terms_of(self.files[indices[m]].text) for m in missing], "terms",
+                           self.progress)
 
-    # --- whole-repo structures, cached per snapshot ---------------------------
-    def _snapshot(self, kind: str, build: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
-        ns = Cache.namespace(kind, PARSE_VERSION)
-        cached = self.cache.get(ns, self.fingerprint)
-        if cached is not None and check(cached):
-            return cached
-        value = build()
-        self.cache.put(ns, self.fingerprint, value)
-        self.cache.flush()
-        return value
+    # --- whole-repo structures, derived from the previous snapshot --------------
+    @cached_property
+    def snapshot(self) -> Snapshot:
+        """Term counts, definitions, references and imports of every file, as sparse matrices: the
+        stored snapshot when the tree is the same, else derived from the last one (this root's, or
+        the latest of any root) with per-file parts read or parsed only for new or changed files."""
+        from repopack.packing import snapshot as snapshots
+
+        keys = [snapshots.file_key(f.path, f.digest, f.language) for f in self.files]
+        base = snapshots.load_base(self.cache, self.scope, keys, self.fingerprint) if self.cache.enabled else None
+        if base is not None and base.fingerprint == self.fingerprint and base.keys == keys:
+            self.snapshot_stats = (len(keys), 0)
+            return base
+
+        def parts(indices: list[int]) -> tuple[list[Mapping[str, int]], list[FileSymbols]]:
+            found = self.symbols_for(indices)
+            return self.terms_for(indices), [found[i] for i in indices]
+
+        snap = snapshots.derive(base, keys, self.fingerprint, parts)
+        snap.graph()  # computes the base PageRank to store
+        self.snapshot_stats = (snap.reused, snap.fresh)
+        if self.cache.enabled and snapshots.worth_saving(base, snap, self.scope):
+            snapshots.save(self.cache, self.scope, snap)
+        return snap
 
     @cached_property
     def graph(self) -> RepoGraph:
-        from repopack.packing.graph import RepoGraph, build_graph
-
-        return self._snapshot("graph", lambda: build_graph(self.symbols),
-                              lambda g: isinstance(g, RepoGraph) and g.paths == self.paths)
+        return self.snapshot.graph()
 
     @cached_property
     def _bm25(self) -> tuple[BM25Index, BM25Index]:
-        from repopack.packing.lexical import BM25Index, path_terms, word_terms
-
-        def build() -> tuple[BM25Index, BM25Index]:
-            names = []
-            for f, fs in zip(self.files, self.symbols, strict=True):
-                doc = path_terms(f.path)
-                for d in fs.defs:
-                    doc.update(word_terms(d.name))
-                names.append(doc)
-            return BM25Index.build(self.terms), BM25Index.build(names)
-
-        return self._snapshot("bm25", build, lambda v: isinstance(v, tuple) and v[0].n_docs == len(self.files))
+        return self.snapshot.bm25()
 
     @property
     def content_bm25(self) -> BM25Index:
@@ -209,7 +211,7 @@ class RepoIndex:
             texts = [skeleton_text(self.files[i].text, symbols[i]) for i in targets]
             return list(zip(texts, self.tokenizer.count_many(texts), strict=True))
 
-        values = _cached_map(self.cache, ns, keys, make, "skeleton", None)
+        values = _cached_map(self.cache, ns, keys, tuple[str, int], make, "skeleton", None)
         return dict(zip(indices, values, strict=True))
 
     def outlines(self, indices: Sequence[int]) -> dict[int, Outline]:
@@ -228,6 +230,9 @@ class RepoIndex:
         return dict(zip(indices, values, strict=True))
 
     def has_definitions(self, indices: Sequence[int]) -> dict[int, bool]:
+        if "snapshot" in self.__dict__:  # already loaded: one row count per file, no per-file reads
+            indptr = self.snapshot.defs.indptr
+            return {i: bool(indptr[i + 1] > indptr[i]) for i in indices}
         return {i: bool(s.defs) for i, s in self.symbols_for(indices).items()}
 
 
@@ -252,16 +257,16 @@ class MemoTokenizer:
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         keys = [self._key(t) for t in texts]
-        return _cached_map(self.cache, self._ns, keys,
+        return _cached_map(self.cache, self._ns, keys, int,
                            lambda missing: self.tokenizer.count_many([texts[i] for i in missing]), "", None)
 
     def count(self, text: str) -> int:
         return self.count_many([text])[0]
 
 
-def _cached_map(cache: Cache, ns: str, keys: list[str], compute: Callable[[list[int]], list], label: str,
-                progress: Progress | None) -> list:
-    found = cache.get_many(ns, keys)
+def _cached_map(cache: Cache, ns: str, keys: list[str], schema: Any, compute: Callable[[list[int]], list],
+                label: str, progress: Progress | None) -> list:
+    found = cache.get_many(ns, keys, schema)
     values: list = [found.get(k) for k in keys]
     missing = [i for i, v in enumerate(values) if v is None]
     if missing:
@@ -295,12 +300,13 @@ def count_tokens(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache
             texts = [number_lines(t) + "\n" if t else t for t in texts]
         return tokenizer.count_many(texts)
 
-    return _cached_map(cache, tok_ns, [f.digest for f in files], count, "count", progress)
+    return _cached_map(cache, tok_ns, [f.digest for f in files], int, count, "count", progress)
 
 
 def build_index(files: Sequence[SourceFile], tokenizer: Tokenizer, cache: Cache, *, line_numbers: bool = False,
-                progress: Progress | None = None) -> RepoIndex:
-    """Token counts now; symbols, terms, graph and BM25 when first asked for."""
+                progress: Progress | None = None, scope: str | None = None) -> RepoIndex:
+    """Token counts now; symbols, terms, graph and BM25 when first asked for.  `scope` names where
+    the snapshot of this tree is kept (its root), so the next snapshot of it starts from this one."""
     files = tuple(files)
     tokens = count_tokens(files, tokenizer, cache, line_numbers=line_numbers, progress=progress)
-    return RepoIndex(files, tokenizer, tokens, cache, line_numbers, progress)
+    return RepoIndex(files, tokenizer, tokens, cache, line_numbers, progress, scope)

@@ -75,37 +75,44 @@ def path_terms(path: str) -> Counter[str]:
 class BM25Index:
     """BM25 over one field of every file, as a sparse docs × terms matrix of saturated tf.
 
-    Scoring a question is one sparse mat-vec; the whole index pickles as three numpy
-    arrays and a vocabulary, so it is cached per repository snapshot.
+    Scoring a question is one sparse mat-vec.  The index is derived from term counts that
+    each snapshot keeps (see `snapshot`), so only changed files are counted again.
     """
 
     n_docs: int
-    vocab: dict[str, int] = field(repr=False)
+    vocab: Mapping[str, int] = field(repr=False)
     weights: sp.csc_matrix = field(repr=False)  # docs × terms, BM25 tf part (length-normalised)
     idf: np.ndarray = field(repr=False)
 
     @classmethod
     def build(cls, docs: Sequence[Mapping[str, int]]) -> BM25Index:
         vocab: dict[str, int] = {}
-        rows: list[int] = []
+        indptr = [0]
         cols: list[int] = []
         tfs: list[int] = []
-        lengths = np.zeros(len(docs))
-        for i, doc in enumerate(docs):
-            lengths[i] = sum(doc.values())
+        for doc in docs:
             for term, tf in doc.items():
-                col = vocab.setdefault(term, len(vocab))
-                rows.append(i)
-                cols.append(col)
+                cols.append(vocab.setdefault(term, len(vocab)))
                 tfs.append(tf)
-        n = len(docs)
-        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-        tf_all = np.asarray(tfs, dtype=np.float64)
-        row = np.asarray(rows, dtype=np.int64)
-        sat = tf_all * (K1 + 1) / (tf_all + K1 * (1 - B + B * lengths[row] / avg)) if len(tf_all) else tf_all
+            indptr.append(len(cols))
         import scipy.sparse as sp  # ranking only
 
-        weights = sp.csc_matrix((sat, (row, np.asarray(cols, dtype=np.int64))), shape=(n, len(vocab)))
+        counts = sp.csr_matrix((np.asarray(tfs, dtype=np.float64), np.asarray(cols, dtype=np.int32),
+                                np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(vocab)))
+        return cls.from_counts(counts, vocab)
+
+    @classmethod
+    def from_counts(cls, counts: sp.csr_matrix, vocab: Mapping[str, int]) -> BM25Index:
+        """From a docs × terms matrix of term counts (columns as in `vocab`)."""
+        import scipy.sparse as sp
+
+        n = counts.shape[0]
+        tf = counts.data.astype(np.float64)
+        lengths = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        row = np.repeat(np.arange(n), np.diff(counts.indptr))
+        sat = tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[row] / avg)) if len(tf) else tf
+        weights = sp.csr_matrix((sat, counts.indices, counts.indptr), shape=counts.shape).tocsc()
         df = np.diff(weights.indptr)
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         return cls(n, vocab, weights, idf)

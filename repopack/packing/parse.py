@@ -35,26 +35,9 @@ from functools import cache
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from repopack.packing.languages import language_for_path
+from repopack.packing.symbols import FileSymbols, Symbol
 
-
-@dataclass(frozen=True)
-class Symbol:
-    name: str
-    kind: str  # function | method | class | interface | type | constant | variable | module | macro
-    line: int  # 1-based first line of the definition
-    end_line: int  # 1-based last line
-    signature: str  # one line, whitespace collapsed
-    parent: str | None = None  # enclosing container or written qualifier
-
-
-@dataclass(frozen=True)
-class FileSymbols:
-    path: str
-    language: str | None
-    defs: tuple[Symbol, ...]
-    refs: tuple[tuple[str, int], ...]  # (name, count), sorted by name
-    imports: tuple[str, ...]  # raw targets, in file order, without duplicates
-    has_errors: bool
+__all__ = ["FileSymbols", "Symbol", "parse_file", "parse_many"]
 
 
 # language id -> (module, function returning the grammar)

@@ -95,6 +95,7 @@ def changed_hunks(root: Path, base: str) -> tuple[tuple[str, int, int], ...]:
 
 
 Verdict = tuple[str, tuple[SecretFinding, ...]] | bool  # True: clean; else (redacted text, findings)
+VERDICT_SCHEMA = bool | tuple[str, tuple[SecretFinding, ...]]
 CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in helper processes
 HELPER_MIN_FILES = 1500  # start helpers (speculatively, before reading) only for trees this big
 
@@ -138,7 +139,7 @@ class _Scan:
         self.files = files
         self.cache = cache
         self.ns = Cache.namespace("redacted", 1)
-        self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files])
+        self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files], VERDICT_SCHEMA)
         self.todo = list({f.digest: f for f in files if f.digest not in self.known}.values())
         self._futures: list = []
         big = sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS
@@ -271,11 +272,13 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
     listed = list_candidates(root, rules)
     packed_before = False
     reuse_key = None
-    if reuse and settings.cache:
-        with Cache() as cache:
-            earlier, packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
-        if isinstance(earlier, PackResult):
-            return dataclasses.replace(earlier, tokenizer=get_tokenizer(settings.encoding), timings={"reused": 0.0})
+    if reuse and settings.cache and settings.redact:  # an unredacted pack is never kept
+        with Cache(max_bytes=settings.cache_max) as cache:
+            earlier, text, packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
+        if earlier is not None:
+            packed = dataclasses.replace(earlier.packed, text=text)
+            return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
+                              earlier.findings, {}, earlier.file_tokens, {"reused": 0.0})
     # Helpers start before reading only when most files are likely new to the cache.
     helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact and not packed_before else None
     try:
@@ -292,7 +295,7 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         raise RepoError(f"nothing to pack in {root}: {reason}")
 
     tokenizer = get_tokenizer(settings.encoding)
-    with Cache(enabled=settings.cache) as cache:
+    with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
         scan = _Scan(walked.files, cache, helpers) if settings.redact else None
         # Raw texts are counted while a big secret scan runs in its helper process; files the
         # scan redacts are counted again (by their new content) when the index is built.
@@ -300,8 +303,12 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         files, redactions = scan.result() if scan else (walked.files, {})
         lap("redact")
         needs_ranking = settings.budget is not None or not signals.empty
-        index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)
+        index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress,
+                            scope=str(root))
         lap("index")
+        if needs_ranking:
+            _ = index.snapshot  # derived from the last snapshot: what changed is read or parsed
+            lap("snapshot")
         ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
         lap("rank")
         images = plan_for(root, settings, signals, walked.skipped,
@@ -329,8 +336,8 @@ def index_repo(path: str | Path, settings: Settings, *,
     walked = walk_repo(root, walk_rules(settings))
     if not walked.files:
         raise RepoError(f"nothing to rank in {root}: no packable files")
-    cache = Cache(enabled=settings.cache)
-    index = build_index(walked.files, get_tokenizer(settings.encoding), cache, progress=progress)
+    cache = Cache(enabled=settings.cache, max_bytes=settings.cache_max)
+    index = build_index(walked.files, get_tokenizer(settings.encoding), cache, progress=progress, scope=str(root))
     return root, walked, index
 
 

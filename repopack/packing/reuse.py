@@ -7,25 +7,52 @@ repeat `repopack pack` is one `git ls-files` and one `lstat` per file.  Like git
 files whose modification time is too close to when the pack was stored ("racy") disable
 reuse, so an edit made within the timestamp granularity is never missed.  One entry is
 kept per repository and settings, so the store does not grow with edits.
+
+The prompt text itself is not copied: the entry records the stat of the output file just
+written (inode, size, times) and reads that file back while it is provably the same one.
+If the user deletes or edits it, the entry is a miss and is dropped.  Only a pack written to
+stdout is kept as a copy, as a cache row (private, and evicted like any other).  Only
+redacted packs are ever remembered: a `--no-redact` pack leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import hashlib
 import os
-import shutil
+import stat
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from repopack import __version__
 from repopack.packing.cache import Cache
+from repopack.packing.fit import Packed
+from repopack.packing.rank import RankedFile
+from repopack.packing.redaction import SecretFinding
+from repopack.packing.walk import WalkResult
 from repopack.util.names import fs_name
-from repopack.util.paths import cache_dir
 
 RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted
+NS = Cache.namespace("pack", 2)
+TEXT_NS = Cache.namespace("pack-text", 1)
+
+
+@dataclass(frozen=True)
+class StoredPack:
+    """What the CLI reports about a pack, without file texts or secret values."""
+
+    fingerprint: str
+    stored_ns: int
+    text_path: str  # the output file written; "" for a stdout pack, whose text is a cache row
+    text_stat: tuple[int, int, int, int, int]  # dev, inode, size, mtime_ns, ctime_ns (zeros for stdout)
+    packed: Packed  # with text == ""
+    walk: WalkResult  # file texts empty
+    ranking: tuple[RankedFile, ...]
+    findings: tuple[SecretFinding, ...]
+    file_tokens: dict[str, int]
 
 
 def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
@@ -36,9 +63,10 @@ def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
         try:
             st = os.lstat(os.path.join(root, fs_name(name)))
         except OSError:
-            h.update(f"{name}\0-\n".encode())
+            h.update(f"{name}\0-\n".encode("utf-8", "surrogateescape"))
             continue
-        h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0{st.st_mode}\n".encode())
+        h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0{st.st_mode}\n"
+                 .encode("utf-8", "surrogateescape"))
         newest = max(newest, st.st_mtime_ns)
     return h.hexdigest(), newest
 
@@ -48,71 +76,70 @@ def _slot(root: Path, settings: Any, signals: Any) -> str:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
-def _text_file(slot: str) -> Path:
-    return cache_dir() / "packs" / f"{slot}.txt"
+def _stat_of(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def forget(cache: Cache, slot: str) -> None:
+    cache.delete(NS, slot)
+    cache.delete(TEXT_NS, slot)
 
 
 def load(cache: Cache, root: Path, settings: Any, signals: Any,
-         names: Sequence[str]) -> tuple[Any | None, bool, tuple[str, str]]:
-    """The stored result if the tree is unchanged; whether a pack with these settings was stored
-    before; and the key under which `remember` keeps this run's pack."""
+         names: Sequence[str]) -> tuple[StoredPack | None, str, bool, tuple[str, str]]:
+    """The stored pack and its text if the tree is unchanged; whether a pack with these settings was
+    stored before; and the key under which `remember` keeps this run's pack."""
     fingerprint, newest = stat_fingerprint(root, names)
     slot = _slot(root, settings, signals)
     key = (slot, fingerprint)
-    stored = cache.get(Cache.namespace("pack", 1), slot)
-    if not isinstance(stored, dict):
-        return None, False, key
-    if stored.get("fingerprint") != fingerprint or newest >= stored.get("stored_ns", 0) - RACY_NS:
-        return None, True, key
-    text_file = _text_file(slot)
+    stored = cache.get(NS, slot, StoredPack)
+    if stored is None:
+        return None, "", False, key
+    if stored.fingerprint != fingerprint or newest >= stored.stored_ns - RACY_NS:
+        return None, "", True, key
+    if not stored.text_path:
+        copy = cache.get(TEXT_NS, slot, str)
+        if copy is None:
+            return None, "", True, key
+        return stored, copy, True, key
     try:
-        st = text_file.stat()
-        if (st.st_size, st.st_mtime_ns) != stored.get("text_stat"):
-            return None, True, key  # the copy changed (say, an editor wrote into a hard-linked output)
-        text = text_file.read_bytes().decode("utf-8", "surrogatepass")
+        with open(stored.text_path, "rb") as fh:  # noqa: PTH123 - one open, then fstat of that very file
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode) or _stat_of(st) != stored.text_stat:
+                raise OSError("changed")
+            text = fh.read().decode("utf-8", "surrogatepass")
     except (OSError, UnicodeDecodeError):
-        return None, True, key
-    result = stored["result"]
-    return dataclasses.replace(result, packed=dataclasses.replace(result.packed, text=text)), True, key
+        forget(cache, slot)  # deleted or edited by the user: nothing of it is kept
+        return None, "", True, key
+    return stored, text, True, key
 
 
 def remember(result: Any, output: str) -> None:
-    """Keep this pack for the next identical run: the prompt as a file (a hard link to the output
-    just written when possible, so nothing is copied) and the report in the cache."""
+    """Keep this pack for the next identical run: the stat of the output file just written (or,
+    for stdout, a private copy of the text) and the report in the cache."""
     if result.reuse_key is None:
         return
     slot, fingerprint = result.reuse_key
-    target = _text_file(slot)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
-        if output == "-":
-            tmp.write_bytes(result.packed.text.encode("utf-8", "surrogatepass"))
-        else:
-            try:
-                os.link(output, tmp)
-            except OSError:
-                shutil.copyfile(output, tmp)
-        os.replace(tmp, target)
-        st = target.stat()
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return
-    with Cache() as cache:
-        cache.put(Cache.namespace("pack", 1), slot,
-                  {"fingerprint": fingerprint, "stored_ns": time.time_ns(), "text_stat": (st.st_size, st.st_mtime_ns),
-                   "result": slim(result)})
-
-
-def slim(result: Any) -> Any:
-    """The result without texts and secret values: what the CLI reports, not what it scanned."""
+    if output == "-":
+        text_path, text_stat = "", (0, 0, 0, 0, 0)
+    else:
+        try:
+            st = os.stat(output)
+        except OSError:
+            return
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(result.packed.text.encode("utf-8", "surrogatepass")):
+            return  # a device, a FIFO, or not what was written: nothing to read back
+        text_path, text_stat = str(Path(output).absolute()), _stat_of(st)
     walk = result.walk
     packed = result.packed
-    document = dataclasses.replace(packed.document,
-                                   blocks=tuple(dataclasses.replace(b, body="") for b in packed.document.blocks))
-    packed = dataclasses.replace(packed, text="", document=document)
-    files = tuple(dataclasses.replace(f, text="") for f in walk.files)
-    # Findings stay (file:line and type); redactions, which hold secret values, never go to disk.
-    return dataclasses.replace(result, packed=packed, walk=dataclasses.replace(walk, files=files), redactions={},
-                               tokenizer=None, reuse_key=None)
+    document = replace(packed.document, blocks=tuple(replace(b, body="") for b in packed.document.blocks))
+    entry = StoredPack(fingerprint, time.time_ns(), text_path, text_stat,
+                       replace(packed, text="", document=document),
+                       replace(walk, files=tuple(replace(f, text="") for f in walk.files)),
+                       tuple(result.ranking), tuple(result.findings), dict(result.file_tokens))
+    with contextlib.suppress(OSError), Cache() as cache:
+        cache.put(NS, slot, entry)
+        if not text_path:
+            cache.put(TEXT_NS, slot, result.packed.text)
+        else:
+            cache.delete(TEXT_NS, slot)
