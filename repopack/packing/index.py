@@ -219,6 +219,7 @@ class RepoIndex:
         ns = Cache.namespace("outline", PARSE_VERSION, self.tokenizer.name)
         keys = [_symbol_key(self.files[i]) for i in indices]
 
+        from repopack.packing.focus import Outline as OutlineSchema
         from repopack.packing.focus import build_outlines
 
         def make(missing: list[int]) -> list[Outline]:
@@ -226,7 +227,7 @@ class RepoIndex:
             symbols = self.symbols_for(targets)
             return build_outlines([(self.files[i].text, symbols[i]) for i in targets], self.tokenizer.count_many)
 
-        values = _cached_map(self.cache, ns, keys, make, "", None)
+        values = _cached_map(self.cache, ns, keys, OutlineSchema, make, "", None)
         return dict(zip(indices, values, strict=True))
 
     def has_definitions(self, indices: Sequence[int]) -> dict[int, bool]:
