@@ -161,3 +161,75 @@ def test_pack_lists_images_and_refuses_a_pixel_bomb(webapp: Path, tmp_path: Path
     assert [(i["path"], i["width"], i["height"], i["tokens"]) for i in images] == [
         ("docs/img/login.png", 1280, 800, 1105), ("docs/architecture.png", 900, 600, 765)]
     assert "docs/img/bomb.png  (not a readable image within the size and pixel caps)" in result.stderr
+
+
+def test_the_tui_lists_images_with_their_cost_and_a_toggle_takes_one_out(webapp: Path, fake_openai: FakeOpenAI,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from repopack.tui.controller import Controller
+    from repopack.tui.state import STATE_IMAGE
+
+    from repopack.config import Settings
+
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    fake_openai.script(["First answer.", "Second answer."])
+    controller = Controller(webapp, Settings(budget=4000))
+    list(controller.ask(QUESTION))
+    assert [i.size for i in fake_openai.requests[-1].images] == [(1228, 768), (900, 600)]
+    view = controller.view_for(controller.session.last_pack)  # what the context tree draws
+    images = {p: r.tokens for p, r in view.rows.items() if r.state == STATE_IMAGE}
+    assert images == {"docs/img/login.png": 1105, "docs/architecture.png": 765}
+    assert view.meter.used == controller.session.last_pack.packed.tokens + 1105 + 765
+
+    controller.toggle("docs/img/login.png")  # "x" on the row in the tree
+    view = controller.pack()
+    assert view.rows["docs/img/login.png"].state == "excluded"
+    list(controller.ask("And the diagram?"))
+    assert [i.size for i in fake_openai.requests[-1].images] == [(900, 600)]  # the next request has one image
+
+
+@pytest.mark.asyncio
+async def test_the_tui_tree_shows_image_tokens_and_x_takes_an_image_out(webapp: Path, fake_openai: FakeOpenAI,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from repopack.tui.factory import create_app
+    from repopack.tui.widgets import ContextTree, PromptInput
+    from rich.style import Style
+
+    monkeypatch.setenv("REPOPACK_ENCODING", "cl100k_base")
+    fake_openai.script(["First answer.", "Second answer."])
+    app = create_app(webapp, base_url=fake_openai.base_url, budget=4000)
+
+    async def until(condition, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "timed out waiting for the app"
+            await pilot.pause(0.02)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(lambda: app.controller.view is not None and not app.workers)
+        app.screen.query_one(PromptInput).focus()
+        await pilot.press(*("space" if ch == " " else ch for ch in "what is wrong in the login screenshot?"))
+        await pilot.press("enter")
+        await until(lambda: len(fake_openai.chat_requests) == 1 and not app.workers
+                    and "docs/img/login.png" in app.controller.view.rows)
+        assert [i.size for i in fake_openai.chat_requests[-1].images] == [(1228, 768), (900, 600)]
+        tree = app.screen.query_one(ContextTree)
+        await until(lambda: tree.context_view is not None and "docs/img/login.png" in tree.context_view.rows)
+        tree.focus()
+
+        def on_login() -> bool:  # the folders open first; the cursor lands once their lines are laid out
+            tree.select_path("docs/img/login.png")
+            return tree.cursor_node is not None and tree.cursor_node.data == "docs/img/login.png"
+
+        await until(on_login)
+        label = tree.render_label(tree.cursor_node, Style(), Style()).plain
+        assert label == "▣ login.png  1,105 image"
+        await pilot.press("x")
+        await until(lambda: app.controller.view.rows["docs/img/login.png"].state == "excluded" and not app.workers
+                    and not app.controller.view.meter.estimated)
+        app.screen.query_one(PromptInput).focus()
+        await pilot.press(*("space" if ch == " " else ch for ch in "and the diagram?"))
+        await pilot.press("enter")
+        await until(lambda: len(fake_openai.chat_requests) == 2 and not app.workers)
+        assert [i.size for i in fake_openai.chat_requests[-1].images] == [(900, 600)]

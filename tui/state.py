@@ -20,14 +20,15 @@ if TYPE_CHECKING:
     from repopack.packing.pipeline import PackResult
 
 STATE_EXCLUDED = "excluded"
-STATES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED, STATE_EXCLUDED)
+STATE_IMAGE = "image"  # an image attached to the request (tokens: its image tokens)
+STATES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED, STATE_EXCLUDED, STATE_IMAGE)
 _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 
 
 @dataclass(frozen=True)
 class FileRow:
     path: str
-    state: str  # full | skeleton | path | dropped | excluded
+    state: str  # full | focused | skeleton | path | dropped | excluded | image
     tokens: int  # tokens of the file's text in the pack (0 for path, dropped, excluded)
     full_tokens: int | None  # tokens of the whole file, when known
 
@@ -130,6 +131,7 @@ class TokenMemory:
 
     def update(self, result: PackResult) -> None:
         self.tokens.update(result.file_tokens)
+        self.tokens.update({i.path: i.tokens for i in result.images.images})
 
 
 def view_from_pack(result: PackResult, window: int, memory: TokenMemory, pinned: Iterable[str] = (),
@@ -139,13 +141,15 @@ def view_from_pack(result: PackResult, window: int, memory: TokenMemory, pinned:
     for d in result.packed.decisions:
         rows[d.path] = FileRow(d.path, d.mode, d.tokens if d.mode in BLOCK_MODES else 0,
                                memory.tokens.get(d.path))
+    for image in result.images.images:
+        rows[image.path] = FileRow(image.path, STATE_IMAGE, image.tokens, image.tokens)
     config_excluded = set()
     for skipped in result.walk.skipped:
         if skipped.reason == SKIP_EXCLUDED:
             rows[skipped.path] = FileRow(skipped.path, STATE_EXCLUDED, 0, memory.tokens.get(skipped.path))
             if not is_excluded(skipped.path, excluded):
                 config_excluded.add(skipped.path)
-    meter = Meter(result.packed.tokens, result.packed.budget, window)
+    meter = Meter(result.packed.tokens + result.images.tokens, result.packed.budget, window)
     return ContextView(dict(sorted(rows.items())), meter, frozenset(pinned), excluded, frozenset(config_excluded))
 
 

@@ -16,7 +16,7 @@ from textual.widgets.tree import TreeNode
 
 from repopack.util.fmt import format_count
 
-from ..state import STATE_EXCLUDED, ContextView, is_excluded
+from ..state import STATE_EXCLUDED, STATE_IMAGE, ContextView, is_excluded
 
 GLYPHS = {
     "full": ("■", "green"),
@@ -26,6 +26,8 @@ GLYPHS = {
     STATE_EXCLUDED: ("✗", "red"),
 }
 
+
+IMAGE_GLYPH = ("▣", "magenta")  # only images chosen for a question show it (not in the legend)
 
 EXPAND_ALL_BELOW = 40  # small repositories open fully expanded
 
@@ -174,7 +176,7 @@ class ContextTree(Tree[str]):
             return text
         row = view.rows.get(path)
         state = row.state if row is not None else STATE_EXCLUDED
-        glyph, color = GLYPHS[state if state != "focused" else "skeleton"]  # partial files share ◧
+        glyph, color = IMAGE_GLYPH if state == STATE_IMAGE else GLYPHS[state if state != "focused" else "skeleton"]
         text = Text.assemble((glyph + " ", color))
         text.append(name, style="strike bright_black" if state == STATE_EXCLUDED else "")
         if path in view.pinned:
@@ -182,6 +184,8 @@ class ContextTree(Tree[str]):
         if row is not None:
             if state in ("skeleton", "focused") and row.full_tokens:
                 text.append(f"  {format_count(row.tokens)}/{format_count(row.full_tokens)}", style="yellow")
+            elif state == STATE_IMAGE:
+                text.append(f"  {format_count(row.tokens)} image", style="magenta")
             elif row.tokens:
                 text.append(f"  {format_count(row.tokens)}", style="green")
             elif row.full_tokens:
