@@ -1,25 +1,34 @@
 """Render a fitted pack as one prompt: xml (default), markdown or plain.
 
 A document is a header (what this is, the directory tree), one block per file and a
-footer.  Blocks are self-delimiting and repository content cannot close them:
-xml neutralises any `</file` inside a file, markdown picks a fence longer than any
-backtick run in the file, plain picks a separator longer than any `=` line in it.
+footer.  Blocks are self-delimiting and repository content cannot break the framing:
+xml neutralises every opening and closing tag of its own elements (`<file`, `</file`,
+`<files`, `<repository`, `<directory_structure`, `<summary`) inside a file and inside names,
+as `&lt;…`, reversibly (an existing `&lt;file` becomes `&amp;lt;file`); markdown picks a
+fence longer than any backtick run in the file (and in the tree); plain picks a separator
+longer than any `=` line in it (and in the tree) and closes the block with it too.  Names are display names
+(`repopack.util.names`): a newline or other control character in a name is shown escaped,
+so a name is always one line.
 Every block ends with a newline after punctuation so that the token count of the whole
 document is the sum of its parts' counts (the fitter relies on that, and checks).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape
 
 from repopack import __version__
 from repopack.choices import Format, Mode
 from repopack.packing.languages import fence_name
+from repopack.util.names import display_name
 
-_CLOSE_TAG = re.compile(r"</(file|files|repository)", re.IGNORECASE)
+_TAG_NAMES = r"(?:file|files|repository|directory_structure|summary)\b"
+_OWN_TAG = re.compile(r"<(/?" + _TAG_NAMES + r")", re.IGNORECASE)
+_ESCAPED_TAG = re.compile(r"&((?:amp;)*)lt;(/?" + _TAG_NAMES + r")", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`{3,}")
 _EQUALS_LINE = re.compile(r"^=+", re.MULTILINE)
 
@@ -59,6 +68,28 @@ def _tree_lines(paths: Sequence[str]) -> list[str]:
     return lines
 
 
+def quoteattr(value: str) -> str:
+    """An xml attribute value, always in double quotes (saxutils' switches to single ones)."""
+    return '"' + escape(value, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}) + '"'
+
+
+def escape_tags(text: str) -> str:
+    """Neutralise the xml format's own tags in `text`, reversibly (see `unescape_tags`)."""
+    if "<" not in text and "&" not in text:
+        return text
+    text = _ESCAPED_TAG.sub(lambda m: "&amp;" + m.group(1) + "lt;" + m.group(2), text)
+    return _OWN_TAG.sub(lambda m: "&lt;" + m.group(1), text)
+
+
+def unescape_tags(text: str) -> str:
+    """The original of an `escape_tags` text (what a reader of an xml pack does to a body)."""
+    def _back(m: re.Match[str]) -> str:
+        ampersands = m.group(1)
+        return ("&" + ampersands[4:] + "lt;" if ampersands else "<") + m.group(2)
+
+    return _ESCAPED_TAG.sub(_back, text)
+
+
 def render_tree(paths: Sequence[str], unlisted: int) -> str:
     lines = _tree_lines(paths)
     if unlisted:
@@ -77,18 +108,25 @@ def _intro(doc: Document) -> str:
     )
 
 
+def _name(name: str) -> str:
+    """A repository's name on one line, control characters escaped like file names."""
+    return display_name(os.fsencode(name))
+
+
 def render_header(doc: Document) -> str:
     tree = render_tree(doc.tree_paths, doc.unlisted)
     intro = _intro(doc)
     if doc.fmt == "xml":
         return (
-            f"<repository name={quoteattr(doc.repo_name)}>\n<summary>\n{intro}\n</summary>\n"
-            f"<directory_structure>\n{tree}\n</directory_structure>\n<files>\n"
+            f"<repository name={quoteattr(doc.repo_name)}>\n<summary>\n{escape_tags(intro)}\n</summary>\n"
+            f"<directory_structure>\n{escape_tags(tree)}\n</directory_structure>\n<files>\n"
         )
     if doc.fmt == "markdown":
-        return f"# Repository: {doc.repo_name}\n\n{intro}\n\n## Directory structure\n\n```\n{tree}\n```\n\n## Files\n\n"
-    sep = "=" * 16
-    return f"{sep}\nRepository: {doc.repo_name}\n{sep}\n{intro}\n\n{sep}\nDirectory structure\n{sep}\n{tree}\n\n"
+        fence = _fence(tree)
+        return (f"# Repository: {_name(doc.repo_name)}\n\n{intro}\n\n## Directory structure\n\n{fence}\n{tree}\n"
+                f"{fence}\n\n## Files\n\n")
+    sep = _separator(tree)
+    return f"{sep}\nRepository: {_name(doc.repo_name)}\n{sep}\n{intro}\n\n{sep}\nDirectory structure\n{sep}\n{tree}\n\n"
 
 
 def render_footer(doc: Document) -> str:
@@ -118,12 +156,12 @@ def block_wrapper(block: FileBlock, fmt: Format) -> tuple[str, str]:
         return f"### {block.path}{label}\n\n{fence}{fence_name(block.language)}\n", f"{fence}\n\n"
     sep = _separator(block.body)
     label = " (skeleton)" if block.mode == Mode.SKELETON else ""
-    return f"{sep}\nFile: {block.path}{label}\n{sep}\n", "\n"
+    return f"{sep}\nFile: {block.path}{label}\n{sep}\n", f"{sep}\n\n"  # the body ends at its own separator
 
 
 def escape_body(body: str, fmt: Format) -> str:
     if fmt == "xml":
-        body = _CLOSE_TAG.sub(lambda m: "&lt;/" + m.group(1), body)
+        body = escape_tags(body)
     if body and not body.endswith("\n"):
         body += "\n"
     return body
