@@ -28,6 +28,7 @@ BLOCK_MODES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON)  # the modes that put a f
 PATH_VALUE = 0.01  # the model knows the file exists
 SKELETON_VALUE = 0.15  # signatures and docs: where things are, and the edited line when it is a signature
 LEAN_VALUE = 0.03  # a lean focused file before its definitions: the file's opening lines
+EXACT_WRAPPERS = 400  # block wrappers counted exactly for this many of the best-ranked files
 MAX_FOCUS_STEPS = 48  # definitions one focused file may expand, best first (beyond that, full is the step)
 
 
@@ -233,7 +234,7 @@ def _count_document(doc: Document, text: str, tokenizer: Tokenizer) -> int:
 
 def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> _Plan:
     wrappers: list[str] = []
-    for c in cands:
+    for c in cands[:EXACT_WRAPPERS]:
         for mode, tokens in ((Mode.FULL, c.full_tokens), (Mode.FOCUSED, c.skeleton_tokens or 0)):
             head, tail = block_wrapper(FileBlock(c.path, mode, "", tokens, c.language), fmt)
             wrappers.append(head + tail)
@@ -252,6 +253,9 @@ def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> 
                 line += "  " * depth + parts[depth] + "/\n"
         path_lines.append(line)
     path_tokens = tokenizer.count_many(path_lines)
+    # Far down the ranking a file rarely gets a block: estimate its wrapper instead of counting it.
+    for c in cands[EXACT_WRAPPERS:]:
+        wrap_tokens.extend((len(c.path) // 3 + 18,) * 2)
     values = _values(cands)
     states: list[list[_State]] = []
     for i, c in enumerate(cands):

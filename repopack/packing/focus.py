@@ -478,8 +478,12 @@ def focus_files(index: RepoIndex, targets: Sequence[int], ranks: Mapping[int, in
 
 
 def _renderer(text: str, outline: Outline, plan: FocusPlan) -> Callable[[int], str]:
+    done: dict[int, str] = {}  # the fitter renders the same version in each of its rounds
+
     def render(k: int) -> str:
-        return focused_text(text, outline, [u for step in plan.steps[:k] for u in step], lean=plan.lean)
+        if k not in done:
+            done[k] = focused_text(text, outline, [u for step in plan.steps[:k] for u in step], lean=plan.lean)
+        return done[k]
 
     return render
 
