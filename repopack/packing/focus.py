@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 MODULE_KIND = "module"
 K1, B = 1.2, 0.75  # BM25 over units: units vary in length far more than files do
 NAME_MATCH = 3.0  # a unit named by the question, in units of the question's strongest term
+NAME_BOOST = 2.0  # ... and its other evidence counts this many times more
+LOCAL_IDF = 0.4  # how much rarity among the file's own units weighs in a term's weight
+SHARPNESS = 2.0  # shares follow (score / best score) ** SHARPNESS
 FRAME_MATCH = 6.0  # a traceback frame inside the unit
 HUNK_MATCH = 6.0  # a changed line inside the unit
 CALLEE_SHARE = 0.35  # what a strongly matching unit passes to the units it calls
@@ -288,6 +291,13 @@ def score_units(outline: Outline, path: str, query: UnitQuery) -> list[float]:
     avg = sum(u.length for u in units) / len(units) or 1.0
     frames = query.frames.get(path, ())
     hunks = query.hunks.get(path, ())
+    # Which unit of this file: a term every unit uses tells them apart less than one few use.
+    n = len(units)
+    spread = math.log(1 + (n + 0.5) / 0.5)
+    local: dict[str, float] = {}
+    for term in query.terms:
+        df = sum(1 for u in units if term in u.terms)
+        local[term] = math.log(1 + (n - df + 0.5) / (df + 0.5)) / spread if n > 1 else 1.0
     scores: list[float] = []
     for u in units:
         s = 0.0
@@ -296,11 +306,11 @@ def score_units(outline: Outline, path: str, query: UnitQuery) -> list[float]:
             for term, weight in query.terms.items():
                 tf = u.terms.get(term)
                 if tf:
-                    s += weight * tf * (K1 + 1) / (tf + norm)
+                    s += weight * (LOCAL_IDF * local[term] + 1 - LOCAL_IDF) * tf * (K1 + 1) / (tf + norm)
         if u.name:
             w = query.identifiers.get(u.name)
             if w:
-                s += NAME_MATCH * w * _top_weight(query)
+                s = (s + NAME_MATCH * w * _top_weight(query)) * (1 + NAME_BOOST * w)
             else:
                 parts = split_identifier(u.name)
                 if len(parts) > 1:
@@ -364,7 +374,7 @@ def unit_shares(outline: Outline, scores: Sequence[float]) -> list[float]:
     top = max(scores, default=0.0)
     if top <= 0:
         return prior
-    evidence = [(s / top) ** 2 for s in scores]
+    evidence = [(s / top) ** SHARPNESS for s in scores]
     mass = sum(evidence)
     confidence = min(0.9, 0.5 + 0.1 * math.log1p(top))
     return [confidence * e / mass + (1 - confidence) * p for e, p in zip(evidence, prior, strict=True)]
