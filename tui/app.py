@@ -22,22 +22,25 @@ class RepopackApp(App[Path | None]):
     COMMANDS = App.COMMANDS | {FileCommands}
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
+    DEFAULT_MODE = "chat"
+
     def __init__(self, controller: Controller) -> None:
         super().__init__()
         self.controller = controller
         self.transcript_path: Path | None = None
-
-    def get_default_screen(self) -> Screen:
-        return MainScreen(self.controller)
+        # A mode's screen gets its CSS_PATH loaded; a `get_default_screen` screen would not.
+        self.add_mode(self.DEFAULT_MODE, lambda: MainScreen(controller))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
             return
+        yield SystemCommand("Show or hide the context pane", "The files in the context and their tokens (ctrl+t)",
+                            screen.action_toggle_pane)
         yield SystemCommand("Re-pack the context", "Walk, rank and fit again (from the cache)", screen.action_repack)
         yield SystemCommand("Change the token budget", "Set the budget for the packed context",
                             screen.action_change_budget)
-        yield SystemCommand("Change the model", "Pick the model (and its window) to talk to",
+        yield SystemCommand("Change the model or endpoint", "Pick from the models the endpoint serves (ctrl+o)",
                             screen.action_change_model)
         yield SystemCommand("Undo the last apply", "Restore the files the last applied edit changed",
                             screen.action_undo)

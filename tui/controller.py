@@ -11,10 +11,12 @@ opened on first use, in a worker, so the first screen does not wait for it.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from repopack.config import DEFAULT_MODEL, Settings
 from repopack.errors import NoModelConfiguredError, UsageError
@@ -35,19 +37,19 @@ if TYPE_CHECKING:
     from repopack.chat.apply import ApplyResult
     from repopack.chat.edits import FileEdit
     from repopack.chat.session import Event, Session
+    from repopack.model.served import ServedModel
     from repopack.packing.pipeline import PackResult
 
 
 NO_MODEL_HELP = """\
-**No model endpoint is configured**, so questions cannot be sent yet; the context on the left is live.
+**No model endpoint is configured**, so questions cannot be sent yet; the context is live.
 
-To talk to a model, quit (`ctrl+q`) and start again with one of:
-
-- OpenAI: `export OPENAI_API_KEY=sk-...` then `repopack chat .`
-- any OpenAI-compatible server (vLLM, llama.cpp, Ollama, a gateway):
-  `repopack chat . --base-url http://localhost:8000/v1 --model NAME`
-  (or `OPENAI_BASE_URL=...`; add `OPENAI_API_KEY` if the server wants one)
-- or set `base_url` and `model` in your user config (`config.toml`).
+- Press `ctrl+o` and fill in the endpoint of any OpenAI-compatible server
+  (vLLM, llama.cpp, Ollama, a gateway), e.g. `http://localhost:8000/v1`, then pick a model.
+- Or quit (`ctrl+q`) and start again with `export OPENAI_API_KEY=sk-...` (OpenAI), or
+  `repopack chat . --base-url http://localhost:8000/v1 --model NAME` (or `OPENAI_BASE_URL=...`;
+  add `OPENAI_API_KEY` if the server wants one), or set `base_url` and `model` in your
+  user config (`config.toml`).
 """
 
 
@@ -57,6 +59,7 @@ class Controller:
         self.base = settings
         self.budget = settings.budget
         self.model = settings.model
+        self.base_url = settings.base_url  # the endpoint; the user may change it in the app
         self.excluded: frozenset[str] = frozenset()
         self.pinned: tuple[str, ...] = ()
         self.memory = TokenMemory()
@@ -102,6 +105,19 @@ class Controller:
             return NO_MODEL_HELP
         return None
 
+    @property
+    def endpoint(self) -> str | None:
+        """Where questions go: the endpoint set here or on the command line, else $OPENAI_BASE_URL."""
+        return self.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+    def served_models(self, base_url: str | None) -> list[ServedModel]:
+        """`GET /models` of an endpoint; None: $OPENAI_BASE_URL, else OpenAI's (blocking: call from a worker)."""
+        from repopack.model.client import ClientConfig
+        from repopack.model.served import served_models
+
+        config = ClientConfig.resolve(base_url=base_url, model=self.model_name, timeout=self.base.timeout)
+        return served_models(config)
+
     def budget_label(self) -> str:
         return f"budget {self.budget:,}" if self.budget else "budget auto"
 
@@ -133,11 +149,16 @@ class Controller:
     def set_budget(self, budget: int | None) -> None:
         self.budget = budget
 
-    def set_model(self, model: str) -> None:
+    def set_model(self, model: str, base_url: str | None = None) -> None:
+        """Talk to `model`, at `base_url` when one is given (the endpoint stays otherwise)."""
+        if base_url is not None:
+            base_url = check_endpoint(base_url)
         with self._lock:
             self.model = model
+            if base_url is not None:
+                self.base_url = base_url or None
             if self._session is not None:
-                self._session.client_config = None  # resolved again, for the new model
+                self._session.client_config = None  # resolved again, for the new model and endpoint
                 self._sync()
         self.transcript.model = self.model_name
 
@@ -180,7 +201,7 @@ class Controller:
 
     # --- internals ----------------------------------------------------------
     def _settings(self) -> Settings:
-        return dataclasses.replace(self.base, budget=self.budget, model=self.model,
+        return dataclasses.replace(self.base, budget=self.budget, model=self.model, base_url=self.base_url,
                                    exclude=self.base.exclude + exclude_patterns(self.excluded))
 
     def _sync(self) -> None:
@@ -192,3 +213,18 @@ class Controller:
         window = self.session.model_info().window
         self.view = view_from_pack(result, window, self.memory, self.pinned, self.excluded)
         return self.view
+
+
+def check_endpoint(url: str) -> str:
+    """An http(s) URL with a host, without trailing slashes ("" stays "": the default endpoint)."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
+        raise UsageError(f"the endpoint must be an http:// or https:// URL with a host, got {url!r}")
+    return url.rstrip("/")

@@ -13,6 +13,7 @@ Tests script it per call through ``FakeOpenAI.script(...)``:
   message contents) has more characters than this;
 - ``echo_half``: reply with the first half of the prompt;
 - ``chunk_delay``: seconds to sleep between streamed chunks (slow streaming);
+- ``models``: the ids ``GET /v1/models`` lists (default ``MODEL_IDS``);
 - ``token_limit``: like ``context_limit`` but counted in tokens (cl100k_base, as repopack
   counts offline), with the message real servers send;
 - ``raw_body`` / ``raw_content_type``: answer 200 with exactly these bytes instead of a
@@ -75,6 +76,7 @@ class Script:
     token_limit: int | None = None
     raw_body: bytes | None = None
     raw_content_type: str = "application/json"
+    models: list[str] = field(default_factory=lambda: list(MODEL_IDS))
 
 
 def _content_text(content: Any) -> str:
@@ -168,8 +170,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._record(None)
         if self.path.rstrip("/") == "/v1/models":
+            with self.server.lock:
+                models = list(self.server.script.models)
             self._send_json(200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in MODEL_IDS]})
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]})
         else:
             self._error(404, f"no route {self.path}", None, "invalid_request_error")
 
@@ -320,6 +324,7 @@ class FakeOpenAI:
         token_limit: int | None = None,
         raw_body: str | bytes | None = None,
         raw_content_type: str = "application/json",
+        models: Sequence[str] = MODEL_IDS,
     ) -> FakeOpenAI:
         with self._server.lock:
             self._server.script = Script(
@@ -327,7 +332,7 @@ class FakeOpenAI:
                 statuses=list(statuses), retry_after=retry_after, context_limit=context_limit,
                 echo_half=echo_half, chunk_delay=chunk_delay, chunk_size=chunk_size, token_limit=token_limit,
                 raw_body=raw_body.encode() if isinstance(raw_body, str) else raw_body,
-                raw_content_type=raw_content_type,
+                raw_content_type=raw_content_type, models=list(models),
             )
             self._server.reply_index = 0
         return self
@@ -380,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--context-limit", type=int, help="reject prompts longer than this many characters")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
     parser.add_argument("--chunk-size", type=int, default=8, help="characters per streamed chunk")
+    parser.add_argument("--model", action="append", default=[],
+                        help="a model id GET /v1/models lists (repeatable; default: gpt-4.1, fake-model)")
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
     args = parser.parse_args(argv)
 
@@ -387,7 +394,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     server = _Server(args.host, args.port)
     FakeOpenAI(server).script(replies or None, statuses=args.status, retry_after=args.retry_after,
                               context_limit=args.context_limit, echo_half=args.echo_half,
-                              chunk_delay=args.chunk_delay, chunk_size=args.chunk_size)
+                              chunk_delay=args.chunk_delay, chunk_size=args.chunk_size,
+                              models=args.model or MODEL_IDS)
     host, port = server.server_address[:2]
     print(f"fake OpenAI server on http://{host}:{port}/v1 (Ctrl-C stops it)", file=sys.stderr, flush=True)
     if not args.quiet:

@@ -3,6 +3,10 @@
 Packing, model calls, applying and undoing run in thread workers that post the
 messages nested below; the handlers only update widgets.  Every event carries a
 generation or turn number, so results that a newer request superseded are dropped.
+
+Below `WIDE` columns the context pane starts hidden and a one-line strip stands in for
+it; ctrl+t (or the palette) shows and hides it at any width, and from then on the
+user's choice holds whatever the terminal's size.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -34,7 +38,8 @@ from repopack.util.output import write_output
 from ..controller import Controller
 from ..state import ContextView
 from ..threads import in_daemon_thread
-from ..widgets import ContextPanel, ContextTree, Conversation, DiffBlock, PromptInput
+from ..widgets import ContextPanel, ContextStrip, ContextTree, Conversation, DiffBlock, PromptInput
+from .model_picker import ModelChoice, ModelPicker
 from .value_prompt import ValuePrompt
 
 if TYPE_CHECKING:  # the session stack loads in the first worker, after the first paint
@@ -45,18 +50,26 @@ PROGRESS_INTERVAL = 0.2  # seconds between progress messages from a pack
 # Packing holds the GIL for seconds on big trees; waiting a moment lets the estimate paint first
 # and lets several quick toggles share one pack.
 REPACK_DELAY = 0.4
+WIDE = 100  # columns from which the context pane shows beside the conversation unless hidden
+CANCELLED_NOTE = "answer cancelled (kept in the transcript; not sent with the next question)"
 
 
 class MainScreen(Screen[None]):
     CSS_PATH = "main.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
+    # The footer shows these in this order and cuts what does not fit: the most needed first.
     BINDINGS = [
-        Binding("escape", "cancel_answer", "Cancel answer"),
-        Binding("ctrl+r", "repack", "Re-pack"),
-        Binding("ctrl+b", "change_budget", "Budget"),
+        Binding("escape", "cancel_answer", "Cancel"),
+        Binding("ctrl+q", "app.quit", "Quit"),
+        Binding("ctrl+s", "copy_context", "Copy"),
+        Binding("ctrl+n", "new_conversation", "New"),
+        Binding("ctrl+t", "toggle_pane", "Files"),
         Binding("ctrl+o", "change_model", "Model"),
-        Binding("ctrl+z", "undo", "Undo apply"),
-        Binding("ctrl+s", "copy_context", "Copy context"),
-        Binding("ctrl+n", "new_conversation", "New chat"),
+        Binding("ctrl+b", "change_budget", "Budget"),
+        Binding("ctrl+z", "undo", "Undo"),
+        Binding("ctrl+r", "repack", "Re-pack", show=False),
+        Binding("pageup", "scroll_conversation(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_conversation(1)", "Scroll down", show=False),
     ]
 
     # --- messages from workers ------------------------------------------------
@@ -129,12 +142,15 @@ class MainScreen(Screen[None]):
         self._status: Static | None = None  # the "sending…" line of the running turn
         self._applied: list[list[DiffBlock]] = []
         self._repack_timer: Timer | None = None
+        self._partial: list[str] = []  # the running answer's text so far
+        self._context_choice: bool | None = None  # the user's show/hide; None follows the width
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         with Horizontal(id="body"):
             yield ContextPanel(self.controller.root.name, id="context")
             with Vertical(id="chat"):
+                yield ContextStrip(id="strip")
                 yield Conversation(id="conversation")
                 yield PromptInput([e.text for e in self.controller.transcript.entries if e.role == "user"],
                                   id="prompt")
@@ -153,7 +169,8 @@ class MainScreen(Screen[None]):
                 conversation.add_notice(entry.text, error=entry.role == "error")
         if self.controller.transcript.entries:
             conversation.add_notice("(resumed: follow-up questions continue this conversation)")
-        self.query_one(ContextPanel).show_view(None, "packing…")
+        self._show_view(None, "packing…")
+        self._set_context_shown(self.app.size.width >= WIDE)
         self.query_one(PromptInput).focus()
         self.call_after_refresh(self._start)  # paint first: loading and packing a big tree take seconds
 
@@ -175,6 +192,40 @@ class MainScreen(Screen[None]):
     def _update_titles(self) -> None:
         self.app.title = f"repopack · {self.controller.root.name}"
         self.app.sub_title = f"{self.controller.model_name} · {self.controller.budget_label()}"
+
+    # --- the context pane ---------------------------------------------------------
+    def _show_view(self, view: ContextView | None, status: str = "") -> None:
+        self.query_one(ContextPanel).show_view(view, status)
+        self.query_one(ContextStrip).show_view(view, status)
+
+    @property
+    def context_shown(self) -> bool:
+        return bool(self.query_one(ContextPanel).display)
+
+    def _set_context_shown(self, shown: bool) -> None:
+        panel = self.query_one(ContextPanel)
+        if not shown and panel.has_focus_within:
+            self.query_one(PromptInput).focus()
+        panel.display = shown
+        self.query_one(ContextStrip).display = not shown
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._context_choice is None:
+            self._set_context_shown(event.size.width >= WIDE)
+
+    def action_toggle_pane(self) -> None:
+        shown = not self.context_shown
+        self._context_choice = shown
+        self._set_context_shown(shown)
+        if shown:
+            self.query_one(ContextTree).focus()
+
+    def action_scroll_conversation(self, pages: int) -> None:
+        conversation = self.query_one(Conversation)
+        if pages < 0:
+            conversation.scroll_page_up()
+        else:
+            conversation.scroll_page_down()
 
     # --- packing ----------------------------------------------------------------
     def repack(self, delay: float = 0.0) -> None:
@@ -208,15 +259,15 @@ class MainScreen(Screen[None]):
 
     def on_main_screen_context_packed(self, message: ContextPacked) -> None:
         if message.generation == self._generation:
-            self.query_one(ContextPanel).show_view(message.view)
+            self._show_view(message.view)
 
     def on_main_screen_pack_progress(self, message: PackProgress) -> None:
         if message.generation == self._generation:
-            self.query_one(ContextPanel).show_view(self.controller.view, message.text)
+            self._show_view(self.controller.view, message.text)
 
     def on_main_screen_pack_failed(self, message: PackFailed) -> None:
         if message.generation == self._generation:
-            self.query_one(ContextPanel).show_view(self.controller.view, "packing failed")
+            self._show_view(self.controller.view, "packing failed")
             self.report_error(message.error)
 
     # --- context control ----------------------------------------------------------
@@ -226,14 +277,14 @@ class MainScreen(Screen[None]):
         except RepopackError as exc:
             self.notify(one_line(exc), severity="warning")
             return
-        self.query_one(ContextPanel).show_view(view, "re-packing…")
+        self._show_view(view, "re-packing…")
         self._note_context_change()
         self.repack(REPACK_DELAY)
 
     def on_context_tree_pin_requested(self, message: ContextTree.PinRequested) -> None:
         pinned = self.controller.pin(message.path)
         self.notify(f"{'Pinned' if pinned else 'Unpinned'} {message.path} as focus")
-        self.query_one(ContextPanel).show_view(self.controller.view, "re-ranking…")
+        self._show_view(self.controller.view, "re-ranking…")
         self._note_context_change()
         self.repack(REPACK_DELAY)
 
@@ -242,7 +293,7 @@ class MainScreen(Screen[None]):
             self.notify("The next question goes with the new context (ctrl+n starts afresh).", timeout=4)
 
     def action_repack(self) -> None:
-        self.query_one(ContextPanel).show_view(self.controller.view, "re-packing…")
+        self._show_view(self.controller.view, "re-packing…")
         self.repack()
 
     def action_change_budget(self) -> None:
@@ -264,19 +315,27 @@ class MainScreen(Screen[None]):
                                          "e.g. 32000, 32k or 1.5m; empty fits the model's window"), done)
 
     def action_change_model(self) -> None:
-        def done(value: str | None) -> None:
-            if not value:
+        def done(choice: ModelChoice | None) -> None:
+            if choice is None:
                 return
-            self.controller.set_model(value)
+            endpoint_before = self.controller.endpoint
+            try:
+                self.controller.set_model(choice.model, choice.base_url)
+            except RepopackError as exc:
+                self.notify(one_line(exc), severity="error")
+                return
             self._update_titles()
+            if self.controller.endpoint != endpoint_before:
+                self.query_one(Conversation).remove_children(".help")
+                self._check_model()
             info = self.controller.session.model_info()
             if not info.known:
-                self.notify(f"{value} is not in the model registry: {info.note or 'window guessed'}",
+                self.notify(f"{choice.model} is not in the model registry: {info.note or 'window guessed'}",
                             severity="warning")
             self.action_repack()
 
-        self.app.push_screen(ValuePrompt("Model", self.controller.model_name,
-                                         "a model your endpoint serves, e.g. gpt-4.1 or llama-4-scout"), done)
+        self.app.push_screen(ModelPicker(self.controller.model_name, self.controller.endpoint,
+                                         self.controller.served_models), done)
 
     async def action_new_conversation(self) -> None:
         if self._answering:
@@ -306,7 +365,9 @@ class MainScreen(Screen[None]):
         self.controller.transcript.add("user", question)
         self._turn += 1
         self._answering = True
+        self.refresh_bindings()
         self._stream = None
+        self._partial = []
         first = not self.controller.in_conversation
         self._status = conversation.add_notice("packing the context for this question…" if first
                                                else f"asking {self.controller.model_name}…")
@@ -346,7 +407,7 @@ class MainScreen(Screen[None]):
         if isinstance(event, PackedEvent):
             assert message.view is not None
             self._generation += 1  # this pack supersedes any display pack still running
-            self.query_one(ContextPanel).show_view(message.view)
+            self._show_view(message.view)
             cost = f", about ${event.estimated_cost:.4f}" if event.estimated_cost is not None else ""
             if self._status is not None:
                 self._status.update(f"sending {event.estimated_input_tokens:,} tokens to "
@@ -354,6 +415,7 @@ class MainScreen(Screen[None]):
         elif isinstance(event, TokenEvent):
             if self._stream is None:
                 self._stream = Markdown.get_stream(conversation.start_answer())
+            self._partial.append(event.text)
             await self._stream.write(event.text)
         elif isinstance(event, NoticeEvent):
             conversation.add_notice(event.message)
@@ -372,6 +434,7 @@ class MainScreen(Screen[None]):
             await self._finish_stream()
             conversation.add_diffs(event.edits)
         elif isinstance(event, DoneEvent):
+            self._partial = []
             self.controller.transcript.add("assistant", event.answer)
 
     async def on_main_screen_answer_ended(self, message: AnswerEnded) -> None:
@@ -379,6 +442,7 @@ class MainScreen(Screen[None]):
             return
         await self._finish_stream()
         self._answering = False
+        self.refresh_bindings()
         if self._status is not None:
             self._status.remove()
             self._status = None
@@ -392,7 +456,7 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_answer":
-            return True if self._answering else None
+            return self._answering  # shown in the footer only while an answer streams
         return True
 
     async def action_cancel_answer(self) -> None:
@@ -401,22 +465,42 @@ class MainScreen(Screen[None]):
         self.workers.cancel_group(self, "answer")
         self._turn += 1  # whatever the cancelled worker still posts is ignored
         self._answering = False
+        self.refresh_bindings()
         await self._finish_stream()
         if self._status is not None:
             self._status.remove()
             self._status = None
-        self.query_one(Conversation).add_notice("answer cancelled")
-        self.controller.transcript.add("notice", "answer cancelled")
+        partial, self._partial = "".join(self._partial), []
+        if partial.strip():
+            self.controller.transcript.add("assistant", partial)
+        note = CANCELLED_NOTE if partial.strip() else "answer cancelled before any text arrived"
+        self.query_one(Conversation).add_notice(note)
+        self.controller.transcript.add("notice", note)
 
     # --- edits ----------------------------------------------------------------------
     def on_diff_block_decided(self, message: DiffBlock.Decided) -> None:
         block = message.block
+        self._focus_after(block)
         if not message.apply:
-            block.mark("rejected", rejected=True)
             self.controller.transcript.add("notice", f"rejected the edit of {block.edit.path}")
             return
-        block.mark("applying…")
         self._apply(block)
+
+    def on_diff_block_left(self, message: DiffBlock.Left) -> None:
+        self.query_one(PromptInput).focus()
+
+    def _focus_after(self, block: DiffBlock) -> None:
+        """The next edit still waiting for a decision, else the question box."""
+        if not block.has_focus:
+            return
+        blocks = list(self.query(DiffBlock))
+        later = blocks[blocks.index(block) + 1:] + blocks[:blocks.index(block)]
+        pending = next((b for b in later if not b.decided), None)
+        if pending is not None:
+            pending.focus()
+            pending.scroll_visible()
+        else:
+            self.query_one(PromptInput).focus()
 
     @work(thread=True, group="edits", exit_on_error=False)
     def _apply(self, block: DiffBlock) -> None:

@@ -13,7 +13,9 @@ from repopack.chat.edits import FileEdit
 from .diff_block import DiffBlock
 
 
-class Conversation(VerticalScroll):
+class Conversation(VerticalScroll, can_focus=False):
+    """Not in the focus chain, so Tab goes from the question box to the edits; PageUp/PageDown scroll it."""
+
     DEFAULT_CSS = """
     Conversation {
         height: 1fr;
