@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 from repopack.tui.app import RepopackApp
 from repopack.tui.factory import create_app
-from repopack.tui.widgets import BudgetMeter, ContextTree, Conversation, DiffBlock, PromptInput
+from repopack.tui.screens import MainScreen, ModelPicker
+from repopack.tui.widgets import (
+    BudgetMeter,
+    ContextPanel,
+    ContextStrip,
+    ContextTree,
+    Conversation,
+    DiffBlock,
+    PromptInput,
+)
 from textual.pilot import Pilot
-from textual.widgets import Markdown
+from textual.widgets import Button, DataTable, Input, Markdown
 
 SIZE = (120, 40)
 TAX_DIFF_REPLY = """The tax rate lives in `pyapp/billing.py`. Raise it like this:
@@ -24,6 +33,19 @@ TAX_DIFF_REPLY = """The tax rate lives in `pyapp/billing.py`. Raise it like this
  
 -TAX_RATE = 0.2
 +TAX_RATE = 0.25
+```
+"""
+TWO_EDITS_REPLY = TAX_DIFF_REPLY + """
+And default the quantity to two:
+
+```diff
+--- a/pyapp/models.py
++++ b/pyapp/models.py
+@@ -10,3 +10,3 @@
+     description: str
+     unit_price: float
+-    quantity: int = 1
++    quantity: int = 2
 ```
 """
 
@@ -93,7 +115,7 @@ async def test_apply_changes_the_file_and_undo_restores_it(repo: Path, fake_open
         await packed(pilot)
         await type_text(pilot, "raise the tax")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.query(DiffBlock))
+        await wait_until(pilot, lambda: app.screen.query("DiffBlock #reject"))  # the block and its buttons
         block = app.screen.query_one(DiffBlock)
         assert block.edit.path == "pyapp/billing.py"
         await pilot.click("#apply")
@@ -114,7 +136,7 @@ async def test_reject_leaves_the_file_alone(repo: Path, fake_openai) -> None:
         await packed(pilot)
         await type_text(pilot, "raise the tax")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.query(DiffBlock))
+        await wait_until(pilot, lambda: app.screen.query("DiffBlock #reject"))  # the block and its buttons
         await pilot.click("#reject")
         block = app.screen.query_one(DiffBlock)
         await wait_until(pilot, lambda: block.has_class("-rejected"))
@@ -350,3 +372,232 @@ async def test_model_change_updates_the_header_and_the_request(repo: Path, fake_
         await pilot.press("enter")
         await wait_until(pilot, lambda: answers(app) == ["ok"])
     assert fake_openai.chat_requests[-1].body["model"] == "fake-model"
+
+
+# --- layout: the context pane ------------------------------------------------------------
+def pane_shown(app: RepopackApp) -> bool:
+    return bool(app.screen.query_one(ContextPanel).display)
+
+
+@pytest.mark.asyncio
+async def test_context_pane_starts_hidden_at_80_columns_and_ctrl_t_toggles_it(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        strip = app.screen.query_one(ContextStrip)
+        assert not pane_shown(app) and strip.display
+        view = app.controller.view
+        assert view is not None and f"{view.meter.used:,} / " in str(strip.render())
+        await pilot.press("ctrl+t")
+        assert pane_shown(app) and not strip.display
+        assert isinstance(app.focused, ContextTree)  # shown with the key: ready for x and f
+        await pilot.press("ctrl+t")
+        assert not pane_shown(app)
+        assert isinstance(app.focused, PromptInput)  # the focus never stays in a hidden pane
+        await pilot.resize_terminal(160, 45)
+        await pilot.pause()
+        assert not pane_shown(app)  # the user's choice holds at any width
+
+
+@pytest.mark.asyncio
+async def test_context_pane_follows_the_width_until_toggled_and_the_palette_toggles_it(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await packed(pilot)
+        assert pane_shown(app)
+        await pilot.resize_terminal(80, 24)
+        await wait_until(pilot, lambda: not pane_shown(app))
+        await pilot.resize_terminal(120, 40)
+        await wait_until(pilot, lambda: pane_shown(app))
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "hide the context pane")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not pane_shown(app))
+
+
+@pytest.mark.asyncio
+async def test_footer_at_80_columns_offers_quit_copy_and_new(repo: Path) -> None:
+    app = create_app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        footer = {key.key: key for key in app.screen.query("FooterKey")}
+        for key in ("ctrl+q", "ctrl+s", "ctrl+n", "ctrl+t"):
+            assert key in footer and footer[key].region.right <= 80, key
+        assert "escape" not in footer  # "Cancel" shows only while an answer streams
+
+
+# --- diff blocks -----------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_tab_a_and_r_decide_edits_in_turn_with_a_visible_cue(repo: Path, fake_openai) -> None:
+    fake_openai.script([TWO_EDITS_REPLY])
+    billing, models = repo / "pyapp" / "billing.py", repo / "pyapp" / "models.py"
+    models_before = models.read_text()
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "raise the tax")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(app.screen.query(DiffBlock)) == 2 and not app.screen._answering)
+        first, second = app.screen.query(DiffBlock)
+        assert "Tab" in str(first.border_subtitle)
+        await pilot.press("a")  # the question box has the focus: a is typed, nothing is applied
+        assert app.screen.query_one(PromptInput).value == "a"
+        assert not first.decided and "TAX_RATE = 0.2\n" in billing.read_text()
+        await pilot.press("backspace", "tab")
+        assert app.focused is first and first.border_subtitle == "a apply · r reject · Esc back"
+        await pilot.press("a")
+        assert first.decided and first.query_one("#apply", Button).disabled  # at once, before the write
+        assert app.focused is second  # the next edit waiting for a decision
+        await wait_until(pilot, lambda: first.has_class("-applied"))
+        assert "TAX_RATE = 0.25" in billing.read_text()
+        assert first.border_subtitle == "applied" and not first.can_focus
+        assert all(b.disabled for b in first.query(Button))
+        await pilot.press("r")
+        assert second.has_class("-rejected") and all(b.disabled for b in second.query(Button))
+        assert isinstance(app.focused, PromptInput)  # nothing left to decide
+        await pilot.press("a")  # typed again, not a second apply
+        await pilot.press("tab")
+        assert not isinstance(app.focused, DiffBlock)  # decided blocks left the focus chain
+    assert models.read_text() == models_before
+
+
+@pytest.mark.asyncio
+async def test_escape_on_a_diff_block_goes_back_to_the_question(repo: Path, fake_openai) -> None:
+    fake_openai.script([TAX_DIFF_REPLY])
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "raise the tax")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query(DiffBlock) and not app.screen._answering)
+        await pilot.press("tab")
+        assert isinstance(app.focused, DiffBlock)
+        await pilot.press("escape")
+        assert isinstance(app.focused, PromptInput)
+        assert not app.screen.query_one(DiffBlock).decided
+
+
+# --- cancelling ------------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_escape_keeps_the_partial_answer_in_the_saved_transcript(repo: Path, fake_openai) -> None:
+    fake_openai.script(["word " * 400], chunk_delay=0.02, chunk_size=2)
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "talk")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and len(answers(app)[0]) > 20)
+        await pilot.press("escape")
+        await pilot.pause()
+        shown = answers(app)[0]
+        entries = app.controller.transcript.entries
+        assert [e.role for e in entries] == ["user", "assistant", "notice"]
+        assert entries[1].text == shown and shown.startswith("word word") and len(shown) < len("word " * 400)
+        assert "answer cancelled" in entries[2].text
+        fake_openai.script(["after"])
+        await type_text(pilot, "next")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app)[-1:] == ["after"])
+        await pilot.press("ctrl+q")
+    saved = app.return_value
+    assert saved is not None
+    text = saved.read_text()
+    assert f"## You\n\ntalk\n\n## Assistant\n\n{shown.rstrip()}\n" in text
+    assert "answer cancelled" in text and "## Assistant\n\nafter" in text
+    # The model was told only what it answered in full: the cancelled turn is not in its history.
+    assert [m["role"] for m in fake_openai.chat_requests[-1].body["messages"]] == ["system", "user"]
+
+
+# --- the model picker ------------------------------------------------------------------
+def picker_rows(app: RepopackApp) -> list[list[str]]:
+    table = app.screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+@pytest.mark.asyncio
+async def test_model_picker_lists_the_endpoints_models_and_picks_one(repo: Path, fake_openai) -> None:
+    fake_openai.script(["ok"], models=["llama-4-scout", "gpt-4.1", "local-coder"])
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.served)
+        assert picker_rows(app) == [["●", "gpt-4.1", "1.05M", "$2.00 / $8.00"],
+                                    ["", "llama-4-scout", "10.00M", "$0.11 / $0.34"],
+                                    ["", "local-coder", "–", "–"]]
+        assert ("GET", "/v1/models") in [(r.method, r.path) for r in fake_openai.requests]
+        await type_text(pilot, "scout")
+        assert [row[1] for row in picker_rows(app)] == ["llama-4-scout", "scout (as typed)"]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await packed(pilot)
+        assert app.controller.model == "llama-4-scout"
+        assert app.sub_title.startswith("llama-4-scout · ")
+        assert app.controller.view is not None and app.controller.view.meter.window == 10_000_000
+        await type_text(pilot, "hi")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["ok"])
+    assert fake_openai.chat_requests[-1].body["model"] == "llama-4-scout"
+
+
+@pytest.mark.asyncio
+async def test_model_picker_arrows_move_and_an_unlisted_name_is_used_as_typed(repo: Path, fake_openai) -> None:
+    fake_openai.script(models=["a-model", "b-model"])
+    app = create_app(repo, base_url=fake_openai.base_url, model="a-model")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.served)
+        picker = app.screen
+        assert isinstance(picker, ModelPicker) and picker.highlighted() == "a-model"  # the current one
+        await pilot.press("down")
+        assert picker.highlighted() == "b-model"
+        await type_text(pilot, "my-finetune")
+        assert picker.highlighted() == "my-finetune"  # nothing listed matches: the only row
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.controller.model == "my-finetune"
+
+
+@pytest.mark.asyncio
+async def test_endpoint_field_sets_where_questions_go(repo: Path, fake_openai) -> None:
+    fake_openai.script(["answered here"])
+    app = create_app(repo)  # no endpoint at all: the help box says how to set one
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        await wait_until(pilot, lambda: app.screen.query(".help"))
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker)
+                         and app.screen.query_one("#status").has_class("-error"))
+        endpoint = app.screen.query_one("#endpoint", Input)
+        await pilot.press("shift+tab")
+        assert app.focused is endpoint
+        await type_text(pilot, "ftp://example.com")
+        await pilot.press("enter")
+        assert "must be an http:// or https:// URL" in str(app.screen.query_one("#status").render())
+        endpoint.value = fake_openai.base_url + "/"
+        await pilot.press("enter")  # lists that endpoint's models; the focus goes to the model field
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.served)
+        await type_text(pilot, "fake-model")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.controller.base_url == fake_openai.base_url  # checked and without the trailing slash
+        await wait_until(pilot, lambda: not app.screen.query(".help"))
+        await packed(pilot)
+        await type_text(pilot, "hello")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["answered here"])
+    assert fake_openai.chat_requests[-1].body["model"] == "fake-model"
+
+
+@pytest.mark.asyncio
+async def test_the_endpoint_never_comes_from_the_repositorys_config(repo: Path, fake_openai) -> None:
+    (repo / ".repopack.toml").write_text(f'base_url = "{fake_openai.base_url}"\n')
+    app = create_app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        assert app.screen.query_one("#endpoint", Input).value == ""
+    assert fake_openai.requests == []

@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from repopack.tui.app import RepopackApp
 from repopack.tui.factory import create_app
+from repopack.tui.screens import ModelPicker
 from repopack.tui.widgets import DiffBlock, PromptInput
 from textual.pilot import Pilot
+from textual.widgets import Input
 
-SIZE = (120, 36)
+LAPTOP = (80, 24)  # the smallest terminal the layout is made for: the context pane starts hidden
+WIDE = (160, 45)
 ANSWER = """Invoice totals are computed in `pyapp/billing.py`:
 
 - `line_total` multiplies unit price by quantity;
@@ -32,7 +35,7 @@ DIFF_ANSWER = """Raise the rate in one place:
  from pyapp.models import Invoice, LineItem
  
 -TAX_RATE = 0.2
-+TAX_RATE = 0.25
++TAX_RATE = 0.25  # the rate finance agreed for the next quarter, applied to every invoice total
 ```
 """
 
@@ -71,7 +74,8 @@ async def ask(pilot: Pilot, question: str, done: Callable[[], object]) -> None:
     await settle(pilot, lambda: done() and idle(app))
 
 
-def test_main_screen(snap_compare, repo: Path, fake_openai) -> None:
+@pytest.mark.parametrize("size", [LAPTOP, WIDE], ids=["80x24", "160x45"])
+def test_main_screen(snap_compare, repo: Path, fake_openai, size: tuple[int, int]) -> None:
     fake_openai.script([ANSWER])
     app = create_app(repo, base_url=fake_openai.base_url)
 
@@ -79,17 +83,48 @@ def test_main_screen(snap_compare, repo: Path, fake_openai) -> None:
         await ask(pilot, "Where are invoice totals computed?",
                   lambda: len(app.controller.transcript.entries) >= 2)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_diff_view(snap_compare, repo: Path, fake_openai) -> None:
+@pytest.mark.parametrize("size", [LAPTOP, WIDE], ids=["80x24", "160x45"])
+def test_diff_view(snap_compare, repo: Path, fake_openai, size: tuple[int, int]) -> None:
+    """The long added line wraps inside the code column; Tab focused the block: outlined, keys named."""
     fake_openai.script([DIFF_ANSWER])
     app = create_app(repo, base_url=fake_openai.base_url)
 
     async def run_before(pilot: Pilot) -> None:
         await ask(pilot, "Raise the tax to 25%", lambda: app.screen.query(DiffBlock))
+        await pilot.press("tab")
+        await pilot.pause(0.1)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_diff_applied(snap_compare, repo: Path, fake_openai) -> None:
+    """After `a`: the border and the label say applied, the buttons are disabled."""
+    fake_openai.script([DIFF_ANSWER])
+    app = create_app(repo, base_url=fake_openai.base_url)
+
+    async def run_before(pilot: Pilot) -> None:
+        await ask(pilot, "Raise the tax to 25%", lambda: app.screen.query(DiffBlock))
+        await pilot.press("tab", "a")
+        block = app.screen.query_one(DiffBlock)
+        await settle(pilot, lambda: block.has_class("-applied") and idle(app))
+        app.clear_notifications()
+
+    assert snap_compare(app, terminal_size=LAPTOP, run_before=run_before)
+
+
+def test_context_pane_shown_at_80_columns(snap_compare, repo: Path) -> None:
+    app = create_app(repo)
+
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot, lambda: idle(app) and app.screen.query(".help"))
+        app.clear_notifications()
+        app.screen.query_one(PromptInput).cursor_blink = False
+        await pilot.press("ctrl+t")
+
+    assert snap_compare(app, terminal_size=LAPTOP, run_before=run_before)
 
 
 def test_no_model_configured(snap_compare, repo: Path) -> None:
@@ -99,4 +134,21 @@ def test_no_model_configured(snap_compare, repo: Path) -> None:
         await settle(pilot, lambda: idle(app) and app.screen.query(".help"))
         app.screen.query_one(PromptInput).cursor_blink = False
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=LAPTOP, run_before=run_before)
+
+
+def test_model_picker(snap_compare, repo: Path, fake_openai) -> None:
+    """The endpoint's models with the registry's window and prices; the hint wraps, never cut off."""
+    fake_openai.script(models=["gpt-4.1", "gpt-4.1-mini", "llama-4-scout", "local-coder"])
+    app = create_app(repo, base_url=fake_openai.base_url)
+
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot, lambda: idle(app))
+        await pilot.press("ctrl+o")
+        await settle(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.served)
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        # The fake server's port changes from run to run; the field is edited (not submitted) to a fixed URL.
+        app.screen.query_one("#endpoint", Input).value = "http://localhost:8000/v1"
+
+    assert snap_compare(app, terminal_size=LAPTOP, run_before=run_before)

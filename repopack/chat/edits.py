@@ -94,10 +94,15 @@ def render_diff(edit: FileEdit) -> str:
 # -- finding diffs in the answer ------------------------------------------------------
 
 
-def _diff_blocks(text: str) -> Iterator[str]:
-    """Fenced blocks that hold a diff; the whole text when no fence holds one."""
-    lines = _split_lines(text)
-    found = False
+def diff_fences(answer_text: str) -> list[tuple[int, int]]:
+    """Line ranges [start, end) of the fenced blocks (fences included) that hold a diff.
+
+    For display: a front end can show those edits its own way and the prose around them as is.
+    """
+    return [(start, end) for start, end, _ in _fenced_diffs(_split_lines(answer_text))]
+
+
+def _fenced_diffs(lines: list[str]) -> Iterator[tuple[int, int, str]]:
     i = 0
     while i < len(lines):
         match = _FENCE.match(lines[i])
@@ -116,9 +121,16 @@ def _diff_blocks(text: str) -> Iterator[str]:
             j += 1
         block = "\n".join(body) + "\n"
         if (info in _DIFF_LANGS or info.endswith("diff")) and _looks_like_diff(block):
-            found = True
-            yield block
+            yield i, min(j + 1, len(lines)), block
         i = j + 1
+
+
+def _diff_blocks(text: str) -> Iterator[str]:
+    """Fenced blocks that hold a diff; the whole text when no fence holds one."""
+    found = False
+    for _, _, block in _fenced_diffs(_split_lines(text)):
+        found = True
+        yield block
     if not found and _looks_like_diff(text):
         yield text if text.endswith("\n") else text + "\n"
 

@@ -39,6 +39,7 @@ from ..controller import Controller
 from ..state import ContextView
 from ..threads import in_daemon_thread
 from ..widgets import ContextPanel, ContextStrip, ContextTree, Conversation, DiffBlock, PromptInput
+from ..widgets.conversation import prose_only
 from .model_picker import ModelChoice, ModelPicker
 from .value_prompt import ValuePrompt
 
@@ -163,8 +164,9 @@ class MainScreen(Screen[None]):
             if entry.role == "user":
                 conversation.add_question(entry.text)
             elif entry.role == "assistant":
-                conversation.start_answer(entry.text)
-                conversation.add_diffs(parse_edits(entry.text))  # still applicable after a resume
+                edits = parse_edits(entry.text)
+                conversation.start_answer(prose_only(entry.text) if edits else entry.text)
+                conversation.add_diffs(edits)  # still applicable after a resume
             else:
                 conversation.add_notice(entry.text, error=entry.role == "error")
         if self.controller.transcript.entries:
@@ -432,6 +434,9 @@ class MainScreen(Screen[None]):
                 conversation.add_usage(" · ".join(parts))
         elif isinstance(event, EditsEvent):
             await self._finish_stream()
+            answer = conversation.query(".answer").last(Markdown) if conversation.query(".answer") else None
+            if answer is not None:
+                await answer.update(prose_only("".join(self._partial)))  # each diff shows once, in its block
             conversation.add_diffs(event.edits)
         elif isinstance(event, DoneEvent):
             self._partial = []
@@ -488,6 +493,14 @@ class MainScreen(Screen[None]):
 
     def on_diff_block_left(self, message: DiffBlock.Left) -> None:
         self.query_one(PromptInput).focus()
+
+    def on_prompt_input_edits_wanted(self, message: PromptInput.EditsWanted) -> None:
+        pending = next((b for b in self.query(DiffBlock) if not b.decided), None)
+        if pending is None:
+            self.focus_next()
+            return
+        pending.focus()
+        pending.scroll_visible()
 
     def _focus_after(self, block: DiffBlock) -> None:
         """The next edit still waiting for a decision, else the question box."""

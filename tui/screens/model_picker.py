@@ -115,7 +115,7 @@ class ModelPicker(ModalScreen[ModelChoice | None]):
         self.served = list(served)
         self._fill(select=self.current)
         count = len(self.served)
-        self._status(f"{count} model{'s' if count != 1 else ''} at {where}" if count
+        self._status(f"{count} model{'s' if count != 1 else ''} listed by the endpoint" if count
                      else f"{where} lists no models — type the model's name")
 
     def _status(self, text: str, *, error: bool = False) -> None:

@@ -8,9 +8,23 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from repopack.chat.edits import FileEdit
+from repopack.chat.edits import FileEdit, diff_fences, parse_edits
 
 from .diff_block import DiffBlock
+
+DIFF_PLACEHOLDER = "*(the edit is shown below, ready to apply)*"
+
+
+def prose_only(answer: str) -> str:
+    """The answer with each fenced diff that holds an edit replaced by a pointer to its block below."""
+    lines = answer.split("\n")
+    out: list[str] = []
+    last = 0
+    for start, end in diff_fences(answer):
+        if parse_edits("\n".join(lines[start:end])):
+            out += [*lines[last:start], DIFF_PLACEHOLDER]
+            last = end
+    return "\n".join(out + lines[last:])
 
 
 class Conversation(VerticalScroll, can_focus=False):

@@ -1,8 +1,9 @@
-"""The question box: Enter sends, up/down walk through earlier questions."""
+"""The question box: Enter sends, up/down walk through earlier questions, Tab goes to the edits."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Input
 
 
@@ -10,7 +11,11 @@ class PromptInput(Input):
     BINDINGS = [
         Binding("up", "history_previous", "Previous question", show=False),
         Binding("down", "history_next", "Next question", show=False),
+        Binding("tab", "to_edits", "Edits", show=False),
     ]
+
+    class EditsWanted(Message):
+        """Tab: the screen focuses the first edit waiting for a decision (or the next widget)."""
 
     def __init__(self, history: list[str] | None = None, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(placeholder="Ask about the repository (Enter to send, ↑ for history)", id=id)
@@ -41,3 +46,6 @@ class PromptInput(Input):
     def _show(self, text: str) -> None:
         self.value = text
         self.cursor_position = len(text)
+
+    def action_to_edits(self) -> None:
+        self.post_message(self.EditsWanted())
