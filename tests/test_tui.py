@@ -590,14 +590,3 @@ async def test_endpoint_field_sets_where_questions_go(repo: Path, fake_openai) -
         await wait_until(pilot, lambda: answers(app) == ["answered here"])
     assert fake_openai.chat_requests[-1].body["model"] == "fake-model"
 
-
-@pytest.mark.asyncio
-async def test_the_endpoint_never_comes_from_the_repositorys_config(repo: Path, fake_openai) -> None:
-    (repo / ".repopack.toml").write_text(f'base_url = "{fake_openai.base_url}"\n')
-    app = create_app(repo)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await packed(pilot)
-        await pilot.press("ctrl+o")
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
-        assert app.screen.query_one("#endpoint", Input).value == ""
-    assert fake_openai.requests == []

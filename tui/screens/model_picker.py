@@ -40,6 +40,10 @@ class ModelChoice:
     base_url: str  # "" for the default endpoint
 
 
+def cell_len(cell: str | Text) -> int:
+    return (Text(cell) if isinstance(cell, str) else cell).cell_len
+
+
 def price_label(model: ServedModel) -> str:
     info = model.info
     if info is None or not info.priced:
@@ -84,11 +88,7 @@ class ModelPicker(ModalScreen[ModelChoice | None]):
                         "models) · Esc cancels", id="hint")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("", key="mark", width=1)
-        table.add_column("MODEL", key="model")
-        table.add_column("WINDOW", key="window")
-        table.add_column("$/M IN / OUT", key="price")
+        self._fill()
         self.query_one("#model", Input).focus()
         self.list_models(self.endpoint)
 
@@ -127,15 +127,23 @@ class ModelPicker(ModalScreen[ModelChoice | None]):
         table = self.query_one(DataTable)
         typed = self.query_one("#model", Input).value.strip()
         wanted = typed.lower()
-        table.clear()
+        rows: list[tuple[str, tuple[str | Text, ...]]] = []
         for model in self.served:
             if wanted and wanted not in model.id.lower():
                 continue
             info = model.info
-            table.add_row("●" if model.id == self.current else "", model.id,
-                          format_count(info.window) if info is not None else "–", price_label(model), key=model.id)
+            rows.append((model.id, ("●" if model.id == self.current else "", model.id,
+                                    format_count(info.window) if info is not None else "–", price_label(model))))
         if typed and not any(m.id == typed for m in self.served):
-            table.add_row("", Text.assemble((typed, "bold"), (" (as typed)", "italic")), "", "", key=TYPED)
+            rows.append((TYPED, ("", Text.assemble((typed, "bold"), (" (as typed)", "italic")), "", "")))
+        # Columns sized from the rows each time: widths never lag behind the rows shown.
+        table.clear(columns=True)
+        for index, (label, key) in enumerate((("", "mark"), ("MODEL", "model"), ("WINDOW", "window"),
+                                              ("$/M IN / OUT", "price"))):
+            width = max([len(label)] + [cell_len(r[index]) for _, r in rows])
+            table.add_column(label, key=key, width=max(width, 1))
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
         if select is not None:
             keys = [row.key.value for row in table.ordered_rows]
             if select in keys:
