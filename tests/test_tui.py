@@ -590,3 +590,16 @@ async def test_endpoint_field_sets_where_questions_go(repo: Path, fake_openai) -
         await wait_until(pilot, lambda: answers(app) == ["answered here"])
     assert fake_openai.chat_requests[-1].body["model"] == "fake-model"
 
+
+@pytest.mark.asyncio
+async def test_the_endpoint_never_comes_from_the_repositorys_config(repo: Path, fake_openai) -> None:
+    (repo / ".repopack.toml").write_text(f'base_url = "{fake_openai.base_url}"\n')
+    app = create_app(repo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await packed(pilot)
+        assert "warning:" in transcript_text(app) and "base_url" in transcript_text(app)  # said, not hidden
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        assert app.screen.query_one("#endpoint", Input).value == ""
+        await wait_until(pilot, lambda: app.screen.query_one("#status").has_class("-error"))  # nothing to list
+    assert fake_openai.requests == []  # the repository's endpoint was never contacted

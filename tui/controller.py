@@ -54,9 +54,11 @@ NO_MODEL_HELP = """\
 
 
 class Controller:
-    def __init__(self, root: Path, settings: Settings, transcript: Transcript | None = None) -> None:
+    def __init__(self, root: Path, settings: Settings, transcript: Transcript | None = None, *,
+                 warnings: tuple[str, ...] = ()) -> None:
         self.root = root
         self.base = settings
+        self.warnings = warnings  # from loading the settings (e.g. repository keys ignored)
         self.budget = settings.budget
         self.model = settings.model
         self.base_url = settings.base_url  # the endpoint; the user may change it in the app

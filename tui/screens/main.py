@@ -171,6 +171,9 @@ class MainScreen(Screen[None]):
                 conversation.add_notice(entry.text, error=entry.role == "error")
         if self.controller.transcript.entries:
             conversation.add_notice("(resumed: follow-up questions continue this conversation)")
+        for warning in self.controller.warnings:
+            conversation.add_notice(f"warning: {warning}")
+            self.notify(warning, severity="warning", timeout=10)
         self._show_view(None, "packing…")
         self._set_context_shown(self.app.size.width >= WIDE)
         self.query_one(PromptInput).focus()
