@@ -92,3 +92,14 @@ def test_diff_signals_name_the_odd_file_as_the_walk_does(tmp_path: Path) -> None
     ranked = run_cli("rank", str(root), "--diff", "HEAD", "--json")
     assert ranked.returncode == 0, ranked.stderr
     assert json.loads(ranked.stdout)[0]["path"] == f"pkg/{SHOWN}"
+
+
+def test_recent_commits_count_for_names_with_spaces_and_odd_bytes(tmp_path: Path) -> None:
+    from repopack.packing.rank import git_activity
+
+    root = make_odd_repo(tmp_path, git_init=True)
+    (root / "pkg" / "with space.py").write_text("x = 1\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "spaces")
+    activity = git_activity(root, [f"pkg/{SHOWN}", "pkg/with space.py", "pkg/main.py"])
+    assert set(activity) == {f"pkg/{SHOWN}", "pkg/with space.py", "pkg/main.py"}

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from repopack.packing.graph import MAX_DEFINERS, build_suffix_index
 from repopack.util.git import GitError, run_git
+from repopack.util.names import display_name, git_unquote
 
 if TYPE_CHECKING:
     import numpy as np
@@ -203,14 +204,18 @@ def symbol_mentions(text: str, index: RepoIndex) -> dict[int, float]:
 def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> dict[str, float]:
     """How recently and often each file changed, from one `git log` call; empty outside git."""
     try:
-        log = run_git(root, "log", f"-n{max_commits}", "--no-merges", "--name-only", "--format=%x00", "--relative",
-                      timeout=20)
+        log = run_git(root, "-c", "core.quotepath=off", "log", f"-n{max_commits}", "--no-merges", "--name-only",
+                      "--format=%x00", "--relative", timeout=20)
     except GitError:
         return {}
     wanted = set(paths)
     score: dict[str, float] = defaultdict(float)
     for age, commit in enumerate(log.split("\0")[1:]):
-        for name in commit.split():
+        for line in commit.split("\n"):
+            if not line:
+                continue
+            # one name per line (spaces included); names with control bytes come C-quoted
+            name = git_unquote(line) if line.startswith('"') else display_name(line.encode("utf-8", "surrogateescape"))
             if name in wanted:
                 score[name] += 1.0 / (1 + age / 50)
     top = max(score.values(), default=0.0)
