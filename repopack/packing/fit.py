@@ -28,6 +28,7 @@ BLOCK_MODES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON)  # the modes that put a f
 PATH_VALUE = 0.01  # the model knows the file exists
 SKELETON_VALUE = 0.15  # signatures and docs: where things are, and the edited line when it is a signature
 LEAN_VALUE = 0.03  # a lean focused file before its definitions: the file's opening lines
+FOCUS_CAP = 0.9  # a focused file shows at most this share of what the whole file shows (context is lost)
 EXACT_WRAPPERS = 400  # block wrappers counted exactly for this many of the best-ranked files
 MAX_FOCUS_STEPS = 48  # definitions one focused file may expand, best first (beyond that, full is the step)
 
@@ -270,7 +271,8 @@ def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> 
             steps = list(zip(focus.costs, focus.shares, strict=True))[:MAX_FOCUS_STEPS]
             for k, (step, gain) in enumerate(steps):
                 cost, share = cost + step, share + gain
-                own.append(_State(Mode.FOCUSED, k + 1, chain, cost, v * (base + (1 - base) * min(share, 1.0) * 0.98)))
+                value = v * (base + (1 - base) * min(share, 1.0) * FOCUS_CAP)
+                own.append(_State(Mode.FOCUSED, k + 1, chain, cost, value))
         own.append(_State(Mode.FULL, 0, 0, c.full_tokens + wrap_tokens[2 * i] + 1 + path, v))
         states.append(own)
     return _Plan(states)
