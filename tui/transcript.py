@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from repopack.errors import RepoError
 from repopack.util.paths import data_dir
+from repopack.util.worktree import own_path
 
 ROLES = ("user", "assistant", "notice", "error")
 _HEADINGS = {"user": "## You", "assistant": "## Assistant"}
@@ -55,11 +57,11 @@ class Transcript:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         md = directory / f"{stamp}.md"
         n = 1
-        while md.exists():
+        while os.path.lexists(md) or os.path.lexists(md.with_suffix(".json")):
             n += 1
             md = directory / f"{stamp}-{n}.md"
-        md.write_text(self.to_markdown(), encoding="utf-8")
-        md.with_suffix(".json").write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
+        _write_new(md, self.to_markdown())
+        _write_new(md.with_suffix(".json"), json.dumps(asdict(self), indent=1))
         return md
 
     @classmethod
@@ -72,11 +74,14 @@ class Transcript:
 
 def transcript_dir(root: Path) -> Path:
     """`<repo>/.repopack/chat`, or a per-repository folder in the user data dir."""
-    local = root / ".repopack" / "chat"
-    if _writable(local):
+    try:
+        local: Path | None = own_path(root, ".repopack/chat")  # never through a committed symlink
+    except RepoError:
+        local = None
+    if local is not None and _writable(local):
         ignore = local / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n", encoding="utf-8")
+        if not os.path.lexists(ignore):
+            _write_new(ignore, "*\n")
         return local
     digest = hashlib.blake2b(str(root).encode(), digest_size=4).hexdigest()
     return data_dir() / "chat" / f"{root.name}-{digest}"
@@ -87,9 +92,16 @@ def latest_transcript(root: Path) -> Path | None:
     digest = hashlib.blake2b(str(root).encode(), digest_size=4).hexdigest()
     found: list[Path] = []
     for directory in (root / ".repopack" / "chat", data_dir() / "chat" / f"{root.name}-{digest}"):
-        if directory.is_dir():
+        if directory.is_dir() and not (root / ".repopack").is_symlink() and not directory.is_symlink():
             found += directory.glob("*.json")
     return max(found, key=lambda p: (p.stat().st_mtime, p.name)) if found else None
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create `path` (never through a symlink someone left there)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _writable(directory: Path) -> bool:

@@ -34,6 +34,7 @@ from repopack.config import parse_budget
 from repopack.errors import RepopackError
 from repopack.util.fmt import one_line
 from repopack.util.output import write_output
+from repopack.util.worktree import own_path
 
 from ..controller import Controller
 from ..state import ContextView
@@ -578,8 +579,9 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="io", exit_on_error=False)
     def _save_context(self, text: str) -> None:
-        target = self.controller.root / ".repopack" / f"context{Format(self.controller.base.format).extension}"
         try:
+            # Never through a link the repository committed (.repopack -> elsewhere): inside the work tree only.
+            target = own_path(self.controller.root, f".repopack/context{Format(self.controller.base.format).extension}")
             write_output(text, str(target))
         except (OSError, RepopackError) as exc:
             self.post_message(self.ContextCopied(text, None, one_line(exc)))
