@@ -233,3 +233,27 @@ async def test_the_tui_tree_shows_image_tokens_and_x_takes_an_image_out(webapp: 
         await pilot.press("enter")
         await until(lambda: len(fake_openai.chat_requests) == 2 and not app.workers)
         assert [i.size for i in fake_openai.chat_requests[-1].images] == [(900, 600)]
+
+
+def test_an_unknown_model_is_sent_no_image_and_told_how_tokens_were_estimated(webapp: Path,
+                                                                               fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(["ok"])
+    result = run_cli("ask", str(webapp), QUESTION, "--model", "my-local-vlm", "--window", "32000", "--explain",
+                     "--budget", "4000", env={"OPENAI_BASE_URL": fake_openai.base_url})
+    assert result.returncode == 0, result.stderr
+    assert fake_openai.requests[-1].images == []
+    estimate = "images: tokens counted with an estimate for a model the registry does not know: openai-tiles"
+    assert estimate in result.stderr
+    assert "images: my-local-vlm is not registered as accepting images" in result.stderr
+
+
+def test_svg_text_is_packed_and_secret_scanned_never_rendered(webapp: Path, tmp_path: Path) -> None:
+    key = "AKIAIOSFODNN7EXAMPLE"
+    (webapp / "assets/badge.svg").write_text(f'<svg xmlns="http://www.w3.org/2000/svg"><!-- aws_key="{key}" -->'
+                                             '<script>alert(1)</script></svg>\n')
+    out = tmp_path / "out.xml"
+    result = run_cli("pack", str(webapp), "-o", str(out), "-q", "what does the badge diagram show?")
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert '<file path="assets/badge.svg"' in text and key not in text and "[REDACTED" in text
+    assert "assets/badge.svg:1" in result.stderr  # reported as a redacted secret

@@ -14,10 +14,11 @@ from .transcript import Transcript, latest_transcript
 
 
 def create_app(path: str | Path = ".", *, model: str | None = None, base_url: str | None = None,
-               budget: int | None = None, resume: bool = False) -> RepopackApp:
+               budget: int | None = None, resume: bool = False, images: str | None = None,
+               max_images: int | None = None) -> RepopackApp:
     """Settings from the repository's configuration and the flags; nothing is packed yet."""
     root = resolve_root(path)
-    flags = {"model": model, "base_url": base_url, "budget": budget}
+    flags = {"model": model, "base_url": base_url, "budget": budget, "images": images, "max_images": max_images}
     warnings: list[str] = []
 
     def warn(message: str) -> None:  # on stderr (seen after quitting) and in the app

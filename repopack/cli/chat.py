@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import click
 
 from repopack.cli.app import cli
-from repopack.cli.options import base_url_option, budget_option, model_option, recording_options
+from repopack.cli.options import base_url_option, budget_option, images_options, model_option, recording_options
 from repopack.config import parse_budget
 
 
@@ -20,14 +20,16 @@ from repopack.config import parse_budget
 @budget_option("Tokens for the packed context (default: as for ask)")
 @click.option("--resume", is_flag=True, help="Continue the last saved conversation about this repository.")
 @recording_options
+@images_options
 def chat_command(path: str, model: str | None, base_url: str | None, budget: str | None, resume: bool,
-                 record: str | None, replay: str | None) -> None:
+                 record: str | None, replay: str | None, images: str | None, max_images: int | None) -> None:
     """Talk to a model about the repository at PATH in a terminal UI."""
     from repopack.model.recording import RECORD_ENV, REPLAY_ENV, Recording
     from repopack.tui.factory import create_app
 
     Recording.resolve(record, replay)  # a bad pair or a missing --replay directory fails before the UI starts
-    app = create_app(path, model=model, base_url=base_url, budget=parse_budget(budget, model), resume=resume)
+    app = create_app(path, model=model, base_url=base_url, budget=parse_budget(budget, model), resume=resume,
+                     images=images, max_images=max_images)
     # The app resolves its client (again on a model switch) from the environment: scope the flags to it.
     with scoped_env({RECORD_ENV: record, REPLAY_ENV: replay} if record or replay else {}):
         saved = app.run()

@@ -21,6 +21,10 @@ Tests script it per call through ``FakeOpenAI.script(...)``:
 
 Each recorded request carries ``time`` (``time.time()`` when it arrived), so tests can
 order what the client printed against what the server saw.
+
+Image parts (``image_url``) are checked like a real endpoint would: each must be a base64 data
+URL that Pillow decodes as the image type it claims, else the answer is 400 ``invalid_image``;
+what was decoded (type, size, whether metadata survived) is kept in ``RecordedRequest.images``.
 """
 
 from __future__ import annotations
