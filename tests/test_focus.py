@@ -158,3 +158,21 @@ def test_map_of_a_repository_lists_many_files_within_the_budget(make_repo) -> No
     everything = run_cli("map", str(root))
     assert len(re.findall(r"^(pkg/\S+):$", everything.stdout, re.M)) == 60
     assert "left out" not in everything.stdout
+
+
+def test_diff_hunks_pick_the_changed_definition(make_repo, tmp_path) -> None:
+    module = big_module(60)
+    root = make_repo({"acct/books.py": module, "acct/other.py": "def other():\n    return 1\n"})
+    target = "quota_voucher_46"
+    assert f"def {target}(" in module
+    at = module.index(f"def {target}(")
+    edited = module[:at] + module[at:].replace("= Decimal(0)", "= Decimal(1)", 1)
+    assert edited != module
+    (root / "acct/books.py").write_text(edited, encoding="utf-8")
+    out = tmp_path / "p.xml"
+    result = run_cli("pack", str(root), "--diff", "HEAD", "--budget", "3000", "--encoding", "cl100k_base",
+                     "--explain", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"acct/books\.py +\(focused: {target}\b", result.stderr), result.stderr
+    line = next(n for n, text in enumerate(edited.split("\n"), 1) if text.startswith(f"def {target}("))
+    assert re.search(rf"^ *{line + 2}│     total_quota = Decimal\(1\)$", out.read_text(encoding="utf-8"), re.M)

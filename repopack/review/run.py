@@ -204,7 +204,9 @@ def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: 
     names = sorted({n for group in defined.values() for n in group})
     query = "\n".join(filter(None, [target.title, target.description, " ".join(names)]))
     # Callers come up through the changed names in the query, callees through the graph.
-    signals = Signals(query=query or None, changed=tuple(d.path for d in diffs if d.status != "removed"))
+    live = [d for d in diffs if d.status != "removed"]
+    signals = Signals(query=query or None, changed=tuple(d.path for d in live),
+                      hunks=tuple((d.path, first, last) for d in live for first, last in d.hunks))
     scores = {r.path: r.score for r in rank_files(index, signals, root)}
 
     tokenizer = index.tokenizer
