@@ -67,7 +67,8 @@ def test_images_are_chosen_for_what_the_question_needs() -> None:
     assert choose(images, "explain this", ("docs/img/team.jpg",), [], Images.AUTO) == [
         ("docs/img/team.jpg", "focus file")]
     html = [("docs/index.html", '<img src="img/login.png">')]  # relative to the file that references it
-    assert choose(images, "which images does the docs page use?", (), html, Images.AUTO)[0] == (
+    assert choose(images, "how are ImageField uploads resized? figure out the limits", (), readme, Images.AUTO) == []
+    assert choose(images, "which screenshots does the docs page show?", (), html, Images.AUTO)[0] == (
         "docs/img/login.png", "referenced from docs/index.html")
 
 

@@ -43,10 +43,13 @@ MAX_IMAGE_PIXELS = 50_000_000  # decoding more is refused (decompression bombs)
 MAX_IMAGE_SHARE = 0.5  # images may take at most this share of the budget
 REFERENCE_HORIZON = 20  # references count from this many top-ranked packed files
 
-# Words that mean the question is about a picture.
+# Words that mean the question is about a picture.  Words that are as often about code
+# ("image" in ImageField, "figure out", "graph", "plot", "chart", "icon") do not count: a
+# question using them gets images only when it names the file.
 _IMAGE_WORDS = re.compile(
-    r"\b(screenshots?|screen ?shots?|diagrams?|images?|pictures?|figures?|plots?|charts?|graphs?|mock-?ups?|"
-    r"logos?|icons?|photos?|illustrations?|wireframes?|png|jpe?g|gif|webp|visuals?)\b", re.IGNORECASE)
+    r"\b(screenshots?|screen ?shots?|screen ?grabs?|diagrams?|pictures?|photos?|photographs?|mock-?ups?|"
+    r"wireframes?|illustrations?|png|jpe?g|gif|webp)\b", re.IGNORECASE)
+_IMAGE_LINK = re.compile(r"[\w./@%+-]+\.(?:png|jpe?g|gif|webp)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset({"img", "image", "images", "screenshot", "screenshots", "assets", "static", "docs", "doc", "png",
                    "jpg", "jpeg", "gif", "webp", "the", "and", "of", "in", "a", "media", "pics", "pictures"})
@@ -214,15 +217,17 @@ def _name_words(path: str) -> set[str]:
     return {w for w in _WORD.findall(re.sub(r"([a-z])([A-Z])", r"\1 \2", stem).lower()) if w not in _STOP}
 
 
-def _referenced(path: str, texts: Iterable[tuple[str, str]]) -> str | None:
-    """The first packed file whose text names the image by its path from the root or from the
-    file's own directory (`![login](docs/img/login.png)`, `<img src="img/login.png">`)."""
+def _references(texts: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Root-relative image paths the texts link to (`![login](docs/img/login.png)`, or
+    `<img src="img/login.png">` relative to the file), each with the first file that does."""
+    found: dict[str, str] = {}
     for source, text in texts:
         base = source.rsplit("/", 1)[0] if "/" in source else ""
-        relative = os.path.relpath(path, base or ".").replace(os.sep, "/")
-        if path in text or relative in text:
-            return source
-    return None
+        for link in _IMAGE_LINK.findall(text):
+            link = link.split("://", 1)[-1] if "://" in link else link
+            for candidate in (link.lstrip("/"), os.path.normpath(os.path.join(base, link)).replace(os.sep, "/")):
+                found.setdefault(candidate, source)
+    return found
 
 
 def asks_for_images(question: str, images: Sequence[str]) -> bool:
@@ -239,6 +244,7 @@ def choose(images: Sequence[str], question: str, focus: Sequence[str], texts: Se
         return []
     lowered = question.lower()
     qwords = _words(question)
+    references = _references(texts)
     scored: list[tuple[int, int, str, str]] = []
     for order, path in enumerate(images):
         name = path.rsplit("/", 1)[-1].lower()
@@ -249,7 +255,7 @@ def choose(images: Sequence[str], question: str, focus: Sequence[str], texts: Se
             scored.append((1, order, path, "named in the question"))
         elif overlap and _IMAGE_WORDS.search(question):
             scored.append((2, order, path, f"described in the question ({', '.join(sorted(overlap))})"))
-        elif (source := _referenced(path, texts)) is not None:
+        elif (source := references.get(path)) is not None:
             scored.append((3, order, path, f"referenced from {source}"))
         elif mode == Images.ALL:
             scored.append((4, order, path, "--images all"))
