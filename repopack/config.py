@@ -34,6 +34,11 @@ from repopack.util.paths import config_dir
 
 DEFAULT_MODEL = "gpt-4.1"  # what a command talks to when nothing names a model
 DEFAULT_TIMEOUT = 120.0  # seconds per model request
+# Without --budget, a conversation packs the model's measured effective context (`repopack eval
+# needle`), else this much: long-context benchmarks (RULER, NoLiMa) find most models reliable to
+# about 64K tokens, far below their advertised windows, and every token is paid for.
+DEFAULT_BUDGET = 64_000
+DEFAULT_MAX_COST = 0.25  # USD; above it ask / chat / review / explain-tests ask first (a terminal) or refuse
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Settings:
     base_url: str | None = None  # OpenAI-compatible endpoint
     window: int | None = None  # context window override for unknown/local models
     reserve_output: int = 8192  # tokens kept free for the answer
-    max_cost: float | None = None  # refuse to send when the estimate is higher (USD)
+    max_cost: float | None = None  # USD a model call may cost before it is confirmed or refused (None: the default)
     timeout: float = DEFAULT_TIMEOUT  # seconds per model request
     prompts: str | None = None  # directory of user prompt templates overriding the shipped ones
     images: Images = Images.AUTO  # images for multimodal models: auto (when the question asks) | none | all

@@ -172,13 +172,19 @@ def test_dry_run_needs_no_endpoint_and_unknown_models_are_flagged(pyapp: Path, a
 
     result = ask_in_process(str(pyapp), QUESTION, "--dry-run", "--model", "mystery-model", "--max-cost", "1",
                             endpoint=False)
-    tok = get_tokenizer(None)  # window - min(reserve 8192, max output 4096) - system prompt - question - 200
-    expected = 128_000 - 4_096 - tok.count(render_template("system", repo_name="pyapp")) - tok.count(QUESTION) - 200
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:4] == [
         "Model: mystery-model (window 128,000 tokens, a guess)",
         "Endpoint: not configured (set OPENAI_BASE_URL or OPENAI_API_KEY)",
-        f"Budget: {expected:,} tokens for the packed context"]
+        "Budget: 64,000 tokens for the packed context (the default, as mystery-model's effective context is not "
+        "measured: `repopack eval needle` measures it, --budget overrides it)"]
+    # A window too small for the default: what it leaves after the answer, the system prompt and the question.
+    small = ask_in_process(str(pyapp), QUESTION, "--dry-run", "--model", "mystery-model", "--window", "32000",
+                           endpoint=False)
+    tok = get_tokenizer(None)  # window - min(reserve 8192, max output 4096) - system prompt - question - 200
+    expected = 32_000 - 4_096 - tok.count(render_template("system", repo_name="pyapp")) - tok.count(QUESTION) - 200
+    assert small.stdout.splitlines()[3] == (f"Budget: {expected:,} tokens for the packed context (what the "
+                                            "32,000-token window of mystery-model leaves)")
     assert "warning: no price is known for mystery-model, so --max-cost cannot be checked\n" in result.stderr
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex
 from repopack.chat.edits import FileEdit, parse_edits
 from repopack.chat.undo import undo_last
-from repopack.config import DEFAULT_MODEL, Settings
+from repopack.config import DEFAULT_BUDGET, DEFAULT_MAX_COST, DEFAULT_MODEL, Settings
 from repopack.errors import ContextOverflowError, CostLimitError
 from repopack.model.client import ChatEvent, ClientConfig, stream_chat
 from repopack.model.effective import measured_context
@@ -69,6 +69,13 @@ def overflow_target(exc: ContextOverflowError, counted: int) -> int | None:
     return max(1, int(exc.limit * OVERFLOW_MARGIN))
 
 
+def _cents_up(cost: float) -> str:
+    """$0.4712 -> '0.48': the smallest --max-cost that lets this call through."""
+    import math
+
+    return f"{math.ceil(cost * 100) / 100:.2f}"
+
+
 def _stated(exc: ContextOverflowError) -> str:
     return f" (the server's limit: {exc.limit:,} tokens)" if exc.limit is not None else ""
 
@@ -81,6 +88,7 @@ class PackedEvent:
     budget: int
     estimated_input_tokens: int
     estimated_cost: float | None
+    budget_note: str = ""  # how a budget the user did not give was chosen
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,8 @@ class Session:
     last_pack: PackResult | None = None
     focus: tuple[str, ...] = ()
     prompts_dir: Path | None = None
+    # Asked when a call's estimated cost is above the limit: (cost, limit) -> go ahead?  None refuses.
+    confirm_cost: Callable[[float, float], bool] | None = None
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     _redacted_paths: set[str] = field(default_factory=set, repr=False)
     _first_turn: tuple[str, bool] | None = field(default=None, repr=False)  # (question, allow_edits)
@@ -157,18 +167,47 @@ class Session:
         return render_template("system", self.prompts_dir, repo_name=self.root.name)
 
     def budget_for(self, question: str) -> int:
-        """The user's budget, or what the model's window leaves after answer, system prompt and question."""
+        return self.budget_choice(question)[0]
+
+    def budget_choice(self, question: str) -> tuple[int, str]:
+        """(tokens, how they were chosen): the user's budget (no note), else the model's measured
+        effective context, else a moderate default, never more than the window leaves after the
+        answer, the system prompt and the question."""
         if self.settings.budget is not None:
-            return self.settings.budget
+            return self.settings.budget, ""
         tok = get_tokenizer(self.settings.encoding)
         overhead = tok.count(self.system_prompt()) + tok.count(question) + 200
         info = self.model_info()
         reserve = min(self.settings.reserve_output, info.max_output)
-        budget = max(MIN_BUDGET, default_budget(info, reserve, overhead))
+        window_left = max(MIN_BUDGET, default_budget(info, reserve, overhead))
         measured = measured_context(self.model_name)
         if measured is not None:  # `repopack eval needle` found where this model stops finding facts
-            budget = max(MIN_BUDGET, min(budget, measured.usable_budget - overhead))
-        return budget
+            budget = max(MIN_BUDGET, min(window_left, measured.usable_budget - overhead))
+            return budget, (f"the measured effective context of {self.model_name} ({measured.label}, "
+                            "`repopack eval needle`); --budget overrides it")
+        if window_left <= DEFAULT_BUDGET:
+            return window_left, f"what the {info.window:,}-token window of {self.model_name} leaves"
+        return DEFAULT_BUDGET, (f"the default, as {self.model_name}'s effective context is not measured: "
+                                "`repopack eval needle` measures it, --budget overrides it")
+
+    def cost_limit(self) -> tuple[float, bool]:
+        """(USD, whether the user set it) above which a model call is confirmed or refused."""
+        limit = self.settings.max_cost
+        return (DEFAULT_MAX_COST, False) if limit is None else (limit, True)
+
+    def check_cost(self, cost: float | None) -> None:
+        """Refuse a call estimated above the limit, unless ``confirm_cost`` (a terminal) says go."""
+        limit, explicit = self.cost_limit()
+        if cost is None or cost <= limit:
+            return
+        if self.confirm_cost is not None and self.confirm_cost(cost, limit):
+            return
+        if explicit:
+            raise CostLimitError(f"estimated cost ${cost:.4f} is above --max-cost ${limit:.4f}; "
+                                 f"lower --budget or raise --max-cost")
+        raise CostLimitError(f"estimated cost ${cost:.4f} is above the default limit of ${limit:.2f}; lower "
+                             f"--budget, or raise the limit with --max-cost {_cents_up(cost)} (or max_cost in "
+                             "the user config)")
 
     def pack(self, question: str, budget: int | None = None, progress: Callable[[str, int, int], None] | None = None,
              focus: Sequence[str] = ()) -> PackResult:
@@ -236,7 +275,7 @@ class Session:
     def ask(self, question: str, *, allow_edits: bool = True, dry_run: bool = False,
             progress: Callable[[str, int, int], None] | None = None) -> Iterator[Event]:
         """Pack (first turn), check cost, send, stream; shrink once on context overflow."""
-        budget = self.budget_for(question)
+        budget, note = self.budget_choice(question)
         first_turn = not self.history
         result = self.pack(question, budget, progress) if first_turn else self.last_pack
         for attempt in range(2):
@@ -244,13 +283,10 @@ class Session:
             messages = self.messages_for(question, context, allow_edits)
             tokens, cost = self.estimate(messages)
             if result is not None and (first_turn or attempt):
-                yield PackedEvent(result, budget, tokens, cost)
+                yield PackedEvent(result, budget, tokens, cost, note if not attempt else "")
             if dry_run:
                 return
-            max_cost = self.settings.max_cost
-            if max_cost is not None and cost is not None and cost > max_cost:
-                raise CostLimitError(f"estimated cost ${cost:.4f} is above --max-cost ${max_cost:.4f}; "
-                                     f"lower --budget or raise --max-cost")
+            self.check_cost(cost)
             try:
                 yield from self._send(messages, question, context, allow_edits)
                 return

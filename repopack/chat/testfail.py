@@ -247,6 +247,7 @@ def explain_stream(session: Session, explanation: Explanation) -> Iterator[str]:
     """The model's answer as it streams (root cause and a fix as a diff); nothing is applied."""
     from repopack.model.client import stream_chat
 
+    session.check_cost(session.estimate(explanation.messages)[1])
     for event in stream_chat(session.config(), list(explanation.messages)):
         if event.kind == "text":
             yield event.text

@@ -18,12 +18,13 @@ from repopack.chat.edits import edit_summary
 from repopack.choices import Mode
 from repopack.cli.answer import AnswerView, diff_text, edit_record, format_cost
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, settings_for, stderr_console
+from repopack.cli.common import LazyProgress, settings_for, stderr_console, terminal_cost_confirm
 from repopack.cli.options import (
     base_url_option,
     budget_option,
     focus_option,
     images_options,
+    max_cost_option,
     model_option,
     recording_options,
 )
@@ -86,7 +87,7 @@ def stdout_console() -> Console:
 @click.option("--timeout", type=float, help="Seconds to wait for the endpoint (default 120).")
 @click.option("--dry-run", is_flag=True, help="Send nothing; show what would be sent and what it would cost.")
 @click.option("--apply", "apply_edits", is_flag=True, help="Apply the diffs in the answer (undo: repopack undo).")
-@click.option("--max-cost", type=float, help="Refuse to send when the estimated cost in USD is higher.")
+@max_cost_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming text.")
 @click.option("--no-redact", is_flag=True, help="Send secrets unredacted (they are redacted by default).")
 @click.option("--prompts", type=click.Path(file_okay=False), help="Directory of prompt templates to use instead.")
@@ -118,6 +119,7 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
             raise
     session = Session.open(root, settings, config)
     session.focus = focus
+    session.confirm_cost = terminal_cost_confirm()
     err = stderr_console()
     out = stdout_console()
     if not settings.redact:
@@ -202,6 +204,8 @@ def report_packed(event: PackedEvent, outcome: AskOutcome, err: Console, session
         err.print(f"warning: no price is known for {session.model_name}, so --max-cost cannot be checked",
                   markup=False, highlight=False)
     if sending:
+        if event.budget_note:
+            err.print(f"Budget: {event.budget:,} tokens ({event.budget_note})", markup=False, highlight=False)
         target = session.client_config.endpoint if session.client_config else "the endpoint"
         attached = len(result.images.sent)
         images = f" and {attached} image{'s' if attached != 1 else ''}" if attached else ""
@@ -259,7 +263,8 @@ def print_dry_run(outcome: AskOutcome, session: Session, config: ClientConfig | 
         "Dry run: nothing was sent.",
         f"Model: {session.model_name} (window {info.window:,} tokens{'' if info.known else ', a guess'})",
         f"Endpoint: {endpoint}",
-        f"Budget: {event.budget:,} tokens for the packed context",
+        f"Budget: {event.budget:,} tokens for the packed context"
+        + (f" ({event.budget_note})" if event.budget_note else ""),
         f"Would send: {mode_counts(event)}, ~{event.estimated_input_tokens:,} tokens in "
         f"{2 if not session.history else len(session.history) + 1} messages",
         f"Estimated cost: at most {format_cost(event.estimated_cost)} "
@@ -288,6 +293,7 @@ def json_record(outcome: AskOutcome, session: Session, config: ClientConfig | No
         "cost": None if usage is None else usage.cost,
         "estimated_cost": event.estimated_cost if event else None,
         "budget": event.budget if event else None,
+        "budget_note": (event.budget_note or None) if event else None,
         "estimated_input_tokens": event.estimated_input_tokens if event else None,
         "files": [] if event is None else [{"path": d.path, "mode": d.mode, "tokens": d.tokens}
                                            for d in event.result.packed.decisions],

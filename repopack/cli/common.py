@@ -64,6 +64,20 @@ class LazyProgress:
             self._progress.stop()
 
 
+def terminal_cost_confirm() -> Callable[[float, float], bool] | None:
+    """On a terminal, a question before a call above the cost limit; without one, None (refuse)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+
+    def confirm(cost: float, limit: float) -> bool:
+        import click
+
+        return click.confirm(f"The estimated cost ${cost:.4f} is above the limit of ${limit:.2f} (max_cost). "
+                             "Send anyway?", default=False, err=True)
+
+    return confirm
+
+
 def guarded(fn: Callable[[], Any], progress: LazyProgress) -> Any:
     try:
         return fn()

@@ -18,8 +18,8 @@ import click
 from repopack.chat.session import Session
 from repopack.chat.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
-from repopack.cli.options import base_url_option, budget_option, model_option, recording_options
+from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console, terminal_cost_confirm
+from repopack.cli.options import base_url_option, budget_option, max_cost_option, model_option, recording_options
 from repopack.config import Settings, parse_budget
 from repopack.errors import ModelError, NoModelConfiguredError
 from repopack.model.client import ClientConfig
@@ -40,12 +40,15 @@ from repopack.model.client import ClientConfig
 @budget_option("Tokens for each failure's context (default: as for ask)")
 @model_option
 @base_url_option
+@max_cost_option
 @recording_options
 def explain_tests_command(path: str, command: str | None, junit: Path | None, max_failures: int, timeout: float,
                           no_block: bool, context_dir: Path | None, budget: str | None, model: str | None,
-                          base_url: str | None, record: str | None, replay: str | None) -> None:
+                          base_url: str | None, max_cost: float | None, record: str | None,
+                          replay: str | None) -> None:
     """Run the tests at PATH; explain why each failure happens and suggest a fix (nothing is changed)."""
-    root, settings = settings_for(path, {"budget": parse_budget(budget, model), "model": model, "base_url": base_url})
+    root, settings = settings_for(path, {"budget": parse_budget(budget, model), "model": model, "base_url": base_url,
+                                         "max_cost": max_cost})
     config: ClientConfig | None = None
     try:
         config = ClientConfig.resolve(base_url=settings.base_url, model=settings.model, timeout=settings.timeout,
@@ -88,6 +91,7 @@ def _report_run(run: TestRun, timeout: float) -> int:
 def _explain(root: Path, settings: Settings, config: ClientConfig | None, run: TestRun, max_failures: int,
              context_dir: Path | None) -> None:
     session = Session.open(root, settings, config)
+    session.confirm_cost = terminal_cost_confirm()
     chosen = deduplicate(run.failures, max_failures)
     skipped = len({f.cause_key for f in run.failures}) - len(chosen)
     console = stderr_console()

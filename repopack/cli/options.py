@@ -51,6 +51,9 @@ images_options = _compose(
 def budget_option(what: str) -> Callable[[F], F]:
     """--budget/-b; `what` says what the budget covers and its default for this command."""
     return click.option("--budget", "-b", help=f"{what} ({BUDGET_SYNTAX}).")
+max_cost_option = click.option(
+    "--max-cost", type=float, metavar="USD",
+    help="Ask (on a terminal) or refuse (otherwise) before a model call estimated above this (default 0.25).")
 recording_options = _compose(
     click.option("--record", type=click.Path(file_okay=False), metavar="DIR",
                  help="Store every model reply in DIR, keyed by a hash of the request, for --replay "

@@ -10,8 +10,15 @@ from rich.console import Console
 from repopack.chat.session import Session
 from repopack.choices import Severity, values
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console
-from repopack.cli.options import base_url_option, budget_option, model_option, no_cache_option, recording_options
+from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console, terminal_cost_confirm
+from repopack.cli.options import (
+    base_url_option,
+    budget_option,
+    max_cost_option,
+    model_option,
+    no_cache_option,
+    recording_options,
+)
 from repopack.config import parse_budget
 from repopack.errors import RepopackError, UsageError
 from repopack.model.client import ClientConfig
@@ -41,10 +48,11 @@ OUTPUTS = ("md", "json", "sarif")
 @model_option
 @base_url_option
 @no_cache_option
+@max_cost_option
 @recording_options
 def review_command(path: str, pr: int | None, repo: str | None, base: str | None, head: str | None, no_post: bool,
                    output_format: str | None, output_file: str | None, fail_on: str, budget: str | None,
-                   model: str | None, base_url: str | None, no_cache: bool, record: str | None,
+                   model: str | None, base_url: str | None, no_cache: bool, max_cost: float | None, record: str | None,
                    replay: str | None) -> None:
     """Review a pull request (--pr N) or local changes (--base REF) with the repository as context."""
     if (pr is None) == (base is None):
@@ -53,7 +61,7 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
         raise UsageError("--head needs --base")
     if output_file and not output_format:
         raise UsageError("--output-file needs --output md|json|sarif")
-    flags = {"budget": parse_budget(budget, model), "model": model, "base_url": base_url,
+    flags = {"budget": parse_budget(budget, model), "model": model, "base_url": base_url, "max_cost": max_cost,
              "cache": False if no_cache else None}
     root, settings = settings_for(path, flags)
     console = stderr_console()
@@ -80,6 +88,7 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
                 notice(f"the checkout is at {checked_out[:12]}, not the PR head {pull.head_sha[:12]}: file contents "
                        f"come from the checkout (use actions/checkout with ref: the PR head sha)")
             session = Session.open(root, settings, config)
+            session.confirm_cost = terminal_cost_confirm()
             result = guarded(lambda: run_review(session, target, progress, notice), progress)
             _print(result, output_format or ("md" if not post else None), output_file, root)
             if post:
@@ -97,6 +106,7 @@ def review_command(path: str, pr: int | None, repo: str | None, base: str | None
         config = model_config()
         with local_target(root, base, head) as (target, new_root):
             session = Session.open(new_root, settings, config)
+            session.confirm_cost = terminal_cost_confirm()
             result = guarded(lambda: run_review(session, target, progress, notice), progress)
             _print(result, output_format or "md", output_file, new_root)
     _report_usage(console, result)

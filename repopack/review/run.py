@@ -123,6 +123,7 @@ class ReviewContext:
     omitted: tuple[FileDiff, ...]  # diffs left out for the budget
     files: tuple[ContextFile, ...]  # what the model read besides the diff, best first
     budget: int
+    budget_note: str = ""  # how the budget was chosen when the user gave none
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -192,7 +193,7 @@ def _redacted_diff(diffs: Sequence[FileDiff]) -> dict[str, str]:
 
 
 def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: int,
-                  progress: Progress | None = None) -> ReviewContext:
+                  progress: Progress | None = None, budget_note: str = "") -> ReviewContext:
     """Choose the diffs and the repository context for one review: together at most `budget` tokens."""
     diffs = parse_diff(target.diff)
     if not diffs:
@@ -242,7 +243,7 @@ def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: 
         else:
             reason = "ranked"
         files.append(ContextFile(decision.path, decision.mode, reason))
-    return ReviewContext(pack, tuple(diffs), diff_text, tuple(omitted), tuple(files), budget)
+    return ReviewContext(pack, tuple(diffs), diff_text, tuple(omitted), tuple(files), budget, budget_note)
 
 
 # --- asking ------------------------------------------------------------------------------------------
@@ -264,9 +265,9 @@ def review_prompt(session: Session, target: ReviewTarget, context_text: str, dif
 def prepare(session: Session, target: ReviewTarget, progress: Progress | None = None) -> ReviewRequest:
     """Pack the review's context under the budget and build the messages."""
     system = session.system_prompt()
-    # --budget is for the diff plus the repository context; without it, what the window leaves.
-    budget = session.budget_for(review_prompt(session, target, "", ""))
-    context = build_context(session.root, session.settings, target, budget, progress)
+    # --budget is for the diff plus the repository context; without it, as for ask (budget_choice).
+    budget, note = session.budget_choice(review_prompt(session, target, "", ""))
+    context = build_context(session.root, session.settings, target, budget, progress, note)
     user = review_prompt(session, target, context.pack.text, context.diff_text, context.omitted)
     known = known_credentials(session.config().api_key)  # the tokens this process holds never go out
     messages = [{"role": "system", "content": scrub_known(system, known)},
@@ -339,6 +340,9 @@ class ReviewResult:
 def run_review(session: Session, target: ReviewTarget, progress: Progress | None = None,
                on_notice: Callable[[str], None] | None = None) -> ReviewResult:
     request = prepare(session, target, progress)
+    if request.context.budget_note and on_notice is not None:
+        on_notice(f"a budget of {request.context.budget:,} tokens: {request.context.budget_note}")
+    session.check_cost(session.estimate(request.messages)[1])
     answer = ask_for_review(session.config(), request.messages, on_notice)
     placed = place_findings(answer.review.findings, request.context.diffs)
     return ReviewResult(target, request.context, answer.review.summary, tuple(placed), session.config().model, answer)
