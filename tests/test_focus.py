@@ -176,3 +176,20 @@ def test_diff_hunks_pick_the_changed_definition(make_repo, tmp_path) -> None:
     assert re.search(rf"acct/books\.py +\(focused: {target}\b", result.stderr), result.stderr
     line = next(n for n, text in enumerate(edited.split("\n"), 1) if text.startswith(f"def {target}("))
     assert re.search(rf"^ *{line + 2}│     total_quota = Decimal\(1\)$", out.read_text(encoding="utf-8"), re.M)
+
+
+def test_a_6000_path_tree_does_not_eat_an_8k_pack() -> None:
+    from repopack.packing.pipeline import file_value
+
+    top = "".join(f"def handler_{j}(request):\n    return respond(request, code={j})\n\n" for j in range(120))
+    cands = [Candidate("app/handlers.py", "python", top, TOK.count(top), 1.0, None, None, file_value(0))]
+    for i in range(6000):
+        text = f"VALUE_{i} = {i}\n"
+        cands.append(Candidate(f"pkg{i % 40}/sub{i % 7}/module_{i}.py", "python", text, TOK.count(text), 0.0,
+                               None, None, file_value(i + 1)))
+    packed = fit_files(cands, 8000, TOK, repo_name="big")
+    assert packed.tokens <= 8000
+    assert packed.decisions[0].mode == Mode.FULL
+    tree = packed.text[packed.text.index("<directory_structure>"):packed.text.index("</directory_structure>")]
+    assert TOK.count(tree) < 8000 // 4
+    assert re.search(r"^\.\.\. \d+ more files not listed \(budget\)$", tree, re.M)
