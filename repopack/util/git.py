@@ -14,6 +14,9 @@ from repopack.errors import RepoError
 
 # Reading commands must not take index.lock behind the user's back (git status would refresh it).
 _ENV = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+# A work tree's own .git/config is not trusted (an unpacked archive or a restored CI workspace
+# brings its own): `core.fsmonitor` there would run a command on every status, diff or ls-files.
+_UNTRUSTED_CONFIG = ("-c", "core.fsmonitor=false")
 
 
 class GitError(RepoError):
@@ -33,7 +36,8 @@ def run_git(root: Path, *args: str, ok: tuple[int, ...] = (0,), what: str | None
     """
     label = what or f"git {args[0] if args else ''}".strip()
     try:
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=timeout, env=_ENV)
+        out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", str(root), *args], capture_output=True,
+                             timeout=timeout, env=_ENV)
     except (OSError, subprocess.SubprocessError) as exc:
         raise GitError(f"{label}: cannot run git ({exc})") from None
     if out.returncode not in ok:
@@ -46,7 +50,8 @@ def run_git_bytes(root: Path, *args: str, what: str | None = None, timeout: floa
     """Like `run_git` but returns raw stdout bytes (archives, NUL-separated lists)."""
     label = what or f"git {args[0] if args else ''}".strip()
     try:
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=timeout, env=_ENV)
+        out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", str(root), *args], capture_output=True,
+                             timeout=timeout, env=_ENV)
     except (OSError, subprocess.SubprocessError) as exc:
         raise GitError(f"{label}: cannot run git ({exc})") from None
     if out.returncode != 0:
