@@ -115,7 +115,9 @@ async def test_apply_changes_the_file_and_undo_restores_it(repo: Path, fake_open
         await packed(pilot)
         await type_text(pilot, "raise the tax")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.query("DiffBlock #reject"))  # the block and its buttons
+        # the block and its buttons, laid out where they stay (clicks go to screen positions)
+        await wait_until(pilot, lambda: app.screen.query("DiffBlock #reject") and not app.screen._answering)
+        await pilot.pause(0.1)
         block = app.screen.query_one(DiffBlock)
         assert block.edit.path == "pyapp/billing.py"
         await pilot.click("#apply")
@@ -136,7 +138,9 @@ async def test_reject_leaves_the_file_alone(repo: Path, fake_openai) -> None:
         await packed(pilot)
         await type_text(pilot, "raise the tax")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.query("DiffBlock #reject"))  # the block and its buttons
+        # the block and its buttons, laid out where they stay (clicks go to screen positions)
+        await wait_until(pilot, lambda: app.screen.query("DiffBlock #reject") and not app.screen._answering)
+        await pilot.pause(0.1)
         await pilot.click("#reject")
         block = app.screen.query_one(DiffBlock)
         await wait_until(pilot, lambda: block.has_class("-rejected"))
@@ -603,3 +607,28 @@ async def test_the_endpoint_never_comes_from_the_repositorys_config(repo: Path, 
         assert app.screen.query_one("#endpoint", Input).value == ""
         await wait_until(pilot, lambda: app.screen.query_one("#status").has_class("-error"))  # nothing to list
     assert fake_openai.requests == []  # the repository's endpoint was never contacted
+
+
+# --- images (#17) ------------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_images_a_question_attaches_are_shown_in_the_tree_and_counted(fixture_repo, fake_openai) -> None:
+    webapp = fixture_repo("webapp")
+    app = create_app(webapp, base_url=fake_openai.base_url, budget=4000)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        legend = app.screen.query_one("#legend")
+        assert "image" not in str(legend.render())  # no image in the context: no ▣ in the legend
+        await type_text(pilot, "what is wrong in the login screenshot?")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) and not app.screen._answering)
+        await packed(pilot)
+        tree = app.screen.query_one(ContextTree)
+        login = tree._find("docs/img/login.png")
+        assert login is not None and login.parent is not None and login.parent.is_expanded  # revealed, not folded
+        assert "▣ image" in str(legend.render())
+        assert app.screen.query_one(BudgetMeter).summary == "4 full · 0 skeleton · 0 path · 2 images"
+        view = app.controller.view
+        assert view is not None
+        assert {p: r.tokens for p, r in view.rows.items() if r.state == "image"} == {
+            "docs/img/login.png": 1105, "docs/architecture.png": 765}
+        assert view.folder_totals()["docs/"][1] == 2  # both count as in the pack

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from repopack.tui.state import (
+    STATE_IMAGE,
     ContextView,
     FileRow,
     Meter,
@@ -75,6 +76,17 @@ def test_folder_totals() -> None:
     view = ContextView(rows, Meter(13, 100, 1000))
     assert view.folder_totals() == {"a/": (13, 2, 3), "a/b/": (3, 1, 2)}
     assert view.counts()["path"] == 1
+
+
+def test_an_image_counts_as_packed_and_comes_back_as_an_image() -> None:
+    rows = {"docs/login.png": FileRow("docs/login.png", STATE_IMAGE, 1105, 1105),
+            "docs/guide.md": FileRow("docs/guide.md", "full", 40, 40)}
+    view = ContextView(rows, Meter(1145, 4000, 128_000))
+    assert view.folder_totals() == {"docs/": (1145, 2, 2)}
+    out = estimate_after_toggle(view, frozenset({"docs/login.png"}))
+    assert out.rows["docs/login.png"].state == "excluded" and out.meter.used == 40
+    back = estimate_after_toggle(out, frozenset())
+    assert back.rows["docs/login.png"] == rows["docs/login.png"] and back.meter.used == 1145
 
 
 def test_transcript_round_trip_and_latest(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from repopack.choices import Mode
 from repopack.packing.fit import BLOCK_MODES
+from repopack.packing.images import is_image
 from repopack.packing.walk import SKIP_EXCLUDED
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class ContextView:
             for folder in ancestors(row.path):
                 entry = totals.setdefault(folder, [0, 0, 0])
                 entry[0] += row.tokens
-                entry[1] += row.state in BLOCK_MODES
+                entry[1] += row.state in BLOCK_MODES or row.state == STATE_IMAGE
                 entry[2] += 1
         return {k: (v[0], v[1], v[2]) for k, v in totals.items()}
 
@@ -164,7 +165,8 @@ def estimate_after_toggle(view: ContextView, excluded: frozenset[str]) -> Contex
             rows[path] = FileRow(path, STATE_EXCLUDED, 0, row.full_tokens)
         elif not now_out and row.state == STATE_EXCLUDED and path not in view.config_excluded:
             used += row.full_tokens or 0
-            rows[path] = FileRow(path, Mode.FULL, row.full_tokens or 0, row.full_tokens)
+            state = STATE_IMAGE if is_image(path) else Mode.FULL  # an image comes back as an image
+            rows[path] = FileRow(path, state, row.full_tokens or 0, row.full_tokens)
     limit = view.meter.budget
     used = max(0, min(used, limit) if limit else used)
     meter = Meter(used, view.meter.budget, view.meter.window, estimated=True)

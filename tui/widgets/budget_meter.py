@@ -19,10 +19,11 @@ class BudgetMeter(Static):
     """
 
     numbers = ""  # the numbers line as plain text ("735 / 32,000 tokens"), for tests and screen readers
+    summary = ""  # the counts line as plain text ("9 full · 0 skeleton · 0 path")
 
     def show_view(self, view: ContextView | None, status: str = "") -> None:
         if view is None:
-            self.numbers = ""
+            self.numbers = self.summary = ""
             self.update(Text(status or "packing…", style="italic"))
             return
         meter = view.meter
@@ -36,11 +37,16 @@ class BudgetMeter(Static):
         window = Text(f"window {meter.window:,}", style="dim")
         counts = view.counts()
         parts = [f"{counts['full']} full", f"{counts['skeleton']} skeleton", f"{counts['path']} path"]
+        if counts["focused"]:
+            parts.insert(1, f"{counts['focused']} focused")
+        if counts["image"]:
+            parts.append(f"{counts['image']} image{'s' if counts['image'] != 1 else ''}")
         if counts["dropped"]:
             parts.append(f"{counts['dropped']} dropped")
         if counts["excluded"]:
             parts.append(f"{counts['excluded']} excluded")
-        summary = Text(" · ".join(parts), style="dim")
+        self.summary = " · ".join(parts)
+        summary = Text(self.summary, style="dim")
         bar_style = "yellow" if meter.estimated else "green"
         bar = ProgressBar(total=limit or 1, completed=min(meter.used, limit or 1), complete_style=bar_style,
                           finished_style="red" if not meter.estimated else bar_style)

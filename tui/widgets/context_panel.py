@@ -7,15 +7,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ..state import ContextView
+from ..state import STATE_IMAGE, ContextView
 from .budget_meter import BudgetMeter
-from .context_tree import GLYPHS, ContextTree
+from .context_tree import GLYPHS, IMAGE_GLYPH, ContextTree
 
 
-def legend() -> Text:
+def legend(images: bool = False) -> Text:
+    """The glyphs; ▣ only while an image is in the context (most questions attach none)."""
     text = Text()
     for state, (glyph, color) in GLYPHS.items():
         text.append(glyph, style=color).append(f" {state} ")
+    if images:
+        glyph, color = IMAGE_GLYPH
+        text.append(glyph, style=color).append(" image ")
     text.append("*", style="bold magenta").append(" pinned")
     return text
 
@@ -50,4 +54,5 @@ class ContextPanel(Vertical):
     def show_view(self, view: ContextView | None, status: str = "") -> None:
         self.query_one(BudgetMeter).show_view(view, status)
         if view is not None:
+            self.query_one("#legend", Static).update(legend(images=view.counts()[STATE_IMAGE] > 0))
             self.query_one(ContextTree).show_view(view)

@@ -26,8 +26,10 @@ class ContextStrip(Static):
             limit = f"{meter.budget:,}" if meter.budget else "no budget"
             counts = view.counts()
             text.append(f"{approx}{meter.used:,} / {limit} tokens · {counts['full']} full")
-            if counts["skeleton"]:
-                text.append(f" · {counts['skeleton']} skeleton")
+            if counts["focused"] + counts["skeleton"]:
+                text.append(f" · {counts['focused'] + counts['skeleton']} partial")
+            if counts["image"]:
+                text.append(f" · {counts['image']} image{'s' if counts['image'] != 1 else ''}")
             if counts["path"] + counts["dropped"]:
                 text.append(f" · {counts['path'] + counts['dropped']} listed")
         if status or view is None:

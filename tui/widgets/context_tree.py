@@ -27,7 +27,7 @@ GLYPHS = {
 }
 
 
-IMAGE_GLYPH = ("▣", "magenta")  # only images chosen for a question show it (not in the legend)
+IMAGE_GLYPH = ("▣", "magenta")  # only images chosen for a question show it (the legend adds it then)
 
 EXPAND_ALL_BELOW = 40  # small repositories open fully expanded
 
@@ -68,11 +68,15 @@ class ContextTree(Tree[str]):
     # --- data -------------------------------------------------------------
     def show_view(self, view: ContextView) -> None:
         first = self.context_view is None
-        changed = first or set(view.rows) != set(self.context_view.rows if self.context_view else ())
+        before = set(self.context_view.rows) if self.context_view is not None else set()
+        changed = first or set(view.rows) != before
         self.context_view = view
         self._totals = view.folder_totals()
         if changed:
             self._rebuild(expand_top=first)
+            if not first:  # what a question brought in (an image it attached) is shown, not folded away
+                for path in sorted(set(view.rows) - before)[:EXPAND_ALL_BELOW]:
+                    self._reveal(path)
         self.root.refresh()  # every line's path includes the root: all labels redraw
 
     def _rebuild(self, expand_top: bool) -> None:
@@ -141,14 +145,17 @@ class ContextTree(Tree[str]):
 
     def select_path(self, path: str) -> None:
         """Move the cursor to a file or folder, expanding its parents."""
+        node = self._reveal(path)
+        if node is not None:
+            self.move_cursor(node)
+
+    def _reveal(self, path: str) -> TreeNode[str] | None:
         node = self._find(path)
-        if node is None:
-            return
-        parent = node.parent
+        parent = node.parent if node is not None else None
         while parent is not None:
             parent.expand()
             parent = parent.parent
-        self.move_cursor(node)
+        return node
 
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self._fill(event.node)
