@@ -151,10 +151,12 @@ def _png_claiming(width: int, height: int) -> bytes:
 
 
 def test_pack_lists_images_and_refuses_a_pixel_bomb(webapp: Path, tmp_path: Path) -> None:
-    (webapp / "docs/img/bomb.png").write_bytes(_png_claiming(100_000, 100_000))
+    (webapp / "docs/img/bomb.png").write_bytes(_png_claiming(100_000, 100_000))  # Pillow refuses it
+    (webapp / "docs/img/big.png").write_bytes(_png_claiming(10_000, 10_000))  # Pillow only warns: over our cap
     out, manifest = tmp_path / "out.md", tmp_path / "manifest.json"
-    result = run_cli("pack", str(webapp), "-q", QUESTION + " Compare it with bomb.png.", "--format", "markdown",
-                     "-o", str(out), "--manifest", str(manifest), "--budget", "6000", "--explain")
+    result = run_cli("pack", str(webapp), "-q", QUESTION + " Compare it with bomb.png and big.png.",
+                     "--format", "markdown", "-o", str(out), "--manifest", str(manifest), "--budget", "6000",
+                     "--explain")
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
     assert "- ![docs/img/login.png](docs/img/login.png) (1280x800, 5,939 bytes, 1,105 tokens as an image part)" in text
@@ -162,6 +164,8 @@ def test_pack_lists_images_and_refuses_a_pixel_bomb(webapp: Path, tmp_path: Path
     assert [(i["path"], i["width"], i["height"], i["tokens"]) for i in images] == [
         ("docs/img/login.png", 1280, 800, 1105), ("docs/architecture.png", 900, 600, 765)]
     assert "docs/img/bomb.png  (not a readable image within the size and pixel caps)" in result.stderr
+    assert "docs/img/big.png  (not a readable image within the size and pixel caps)" in result.stderr
+    assert "DecompressionBomb" not in result.stderr
 
 
 def test_the_tui_lists_images_with_their_cost_and_a_toggle_takes_one_out(webapp: Path, fake_openai: FakeOpenAI,

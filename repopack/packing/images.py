@@ -22,6 +22,7 @@ import io
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,9 +177,12 @@ def probe(root: Path, rel: str) -> tuple[int, int] | None:
     try:
         if os.path.getsize(full) > MAX_IMAGE_BYTES:
             return None
-        with Image.open(full) as img:
-            w, h = img.size
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # too big: refused, not a warning line
+            with Image.open(full) as img:
+                w, h = img.size
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            ValueError):
         return None
     if w <= 0 or h <= 0 or w * h > MAX_IMAGE_PIXELS:
         return None
@@ -189,7 +193,6 @@ def encode(root: Path, ref: ImageRef) -> str:
     """A data URL of the image at its sent size, re-encoded from pixels only (no metadata)."""
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     with Image.open(os.path.join(root, fs_name(ref.path))) as img:
         img.seek(0)  # the first frame of an animation
         has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
