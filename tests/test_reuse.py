@@ -98,7 +98,12 @@ def test_output_file_is_read_back_not_copied_and_an_edit_or_deletion_is_noticed(
     assert "reused" not in third.timings and "tampered" not in third.text
     out.write_text(third.text, encoding="utf-8")
     remember(third, str(out))
-    assert _pack_repo(root, Settings(), reuse=True).timings == {"reused": 0.0}
+    for _ in range(2):  # a reused pack written out again stays reusable (the new stat is recorded)
+        again = _pack_repo(root, Settings(), reuse=True)
+        assert again.timings == {"reused": 0.0}
+        out.unlink()
+        out.write_text(again.text, encoding="utf-8")
+        remember(again, str(out))
     out.unlink()  # the user deletes the prompt: nothing of it outlives that
     assert "reused" not in _pack_repo(root, Settings(), reuse=True).timings
 

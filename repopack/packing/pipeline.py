@@ -277,8 +277,9 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
             earlier, text, packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
         if earlier is not None:
             packed = dataclasses.replace(earlier.packed, text=text)
+            # The key stays: writing the output again changes its stat, which `remember` then records.
             return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
-                              earlier.findings, {}, earlier.file_tokens, {"reused": 0.0})
+                              earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key)
     # Helpers start before reading only when most files are likely new to the cache.
     helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact and not packed_before else None
     try:
