@@ -170,9 +170,11 @@ def name_multiplier(name: str) -> float:
 class Definers(Mapping[str, tuple[int, ...]]):
     """Symbol name -> the files defining it, read from the definitions matrix on demand."""
 
-    def __init__(self, names: Sequence[str], defs: sp.csr_matrix) -> None:
+    def __init__(self, names: Sequence[str], defs: sp.csr_matrix, ids: dict[str, int] | None = None) -> None:
         self._names = names
         self._defs = defs
+        if ids is not None:
+            self.__dict__["_all_ids"] = ids  # every name -> column (names with no definer included)
 
     @cached_property
     def _csc(self) -> sp.csc_matrix:
@@ -181,23 +183,32 @@ class Definers(Mapping[str, tuple[int, ...]]):
         return m
 
     @cached_property
-    def _ids(self) -> dict[str, int]:
+    def _all_ids(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self._names)}
+
+    @cached_property
+    def _defined(self) -> list[str]:
         counts = np.diff(self._csc.indptr)
-        return {w: i for i, w in enumerate(self._names) if counts[i]}
+        return [w for i, w in enumerate(self._names) if counts[i]]
 
     def __getitem__(self, name: str) -> tuple[int, ...]:
-        j = self._ids[name]
+        j = self._all_ids[name]
         m = self._csc
+        if m.indptr[j + 1] == m.indptr[j]:
+            raise KeyError(name)  # only referenced, defined nowhere
         return tuple(int(i) for i in m.indices[m.indptr[j]:m.indptr[j + 1]])
 
     def __contains__(self, name: object) -> bool:
-        return name in self._ids
+        if not isinstance(name, str):
+            return False
+        j = self._all_ids.get(name)
+        return j is not None and bool(self._csc.indptr[j + 1] > self._csc.indptr[j])
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
+        return iter(self._defined)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._defined)
 
 
 @dataclass
@@ -222,6 +233,8 @@ class Snapshot:
     reused: int = 0  # files whose rows came from the base snapshot
     fresh: int = 0
     _graph: RepoGraph | None = field(default=None, repr=False)
+    term_ids: dict[str, int] | None = field(default=None, repr=False)  # built while deriving: not built twice
+    symbol_ids: dict[str, int] | None = field(default=None, repr=False)
 
     @cached_property
     def paths(self) -> tuple[str, ...]:
@@ -259,7 +272,7 @@ class Snapshot:
     def bm25(self) -> tuple[BM25Index, BM25Index]:
         from repopack.packing.lexical import BM25Index
 
-        vocab = _LazyIds(self.terms)
+        vocab = _LazyIds(self.terms, self.term_ids)
         return BM25Index.from_counts(self.content, vocab), BM25Index.from_counts(self.names, vocab)
 
     def graph(self) -> RepoGraph:
@@ -273,14 +286,16 @@ class Snapshot:
         matrix = edge_matrix(self.defs, self.refs, self.multipliers, self.import_edges)
         if self.base_rank is None or self.base_rank.shape != (len(paths),):
             self.base_rank = pagerank(matrix, None, start=self.start)
-        return RepoGraph(paths, matrix, Definers(self.symbols, self.defs), self.base_rank)
+        return RepoGraph(paths, matrix, Definers(self.symbols, self.defs, self.symbol_ids), self.base_rank)
 
 
 class _LazyIds(Mapping[str, int]):
     """term -> column, built on first lookup (a question needs it; loading a snapshot does not)."""
 
-    def __init__(self, words: Sequence[str]) -> None:
+    def __init__(self, words: Sequence[str], ids: dict[str, int] | None = None) -> None:
         self._words = words
+        if ids is not None:
+            self.__dict__["_ids"] = ids
 
     @cached_property
     def _ids(self) -> dict[str, int]:
@@ -361,7 +376,8 @@ def derive(base: Snapshot | None, keys: Sequence[str], fingerprint: str, parts: 
                     names.words, multipliers,
                     build(base.defs if base else None, def_rows, len(names.words)),
                     build(base.refs if base else None, ref_rows, len(names.words)),
-                    targets.words, imported, import_edges, None, start, reused=len(new_of_base), fresh=len(fresh))
+                    targets.words, imported, import_edges, None, start, reused=len(new_of_base), fresh=len(fresh),
+                    term_ids=terms.ids, symbol_ids=names.ids)
     return _compact(snap)
 
 
@@ -383,6 +399,8 @@ def _compact(snap: Snapshot) -> Snapshot:
             setattr(snap, attr, sp.csr_matrix((m.data, new_id[m.indices].astype(np.int32), m.indptr),
                                               shape=(m.shape[0], int(used.sum()))))
         setattr(snap, vocab_attr, [w for w, u in zip(words, used, strict=True) if u])
+        snap.term_ids = None if vocab_attr == "terms" else snap.term_ids
+        snap.symbol_ids = None if vocab_attr == "symbols" else snap.symbol_ids
         if vocab_attr == "symbols":
             snap.multipliers = snap.multipliers[used]
     return snap
