@@ -104,6 +104,17 @@ def test_units_are_scored_by_name_body_and_frames() -> None:
     assert by_frame[2] > 0 and by_frame[0] == by_frame[1] == 0
 
 
+def test_methods_of_a_class_the_question_names_score() -> None:
+    from repopack.packing.focus import UnitQuery
+
+    text = ("class Other:\n    def size(self):\n        return 0\n\n\n"
+            "class PersonName:\n    def size(self):\n        return len(self.parts)\n")
+    [outline] = build_outlines([(text, parse_file("p.py", text))], TOK.count_many)
+    scores = dict(zip((u.label for u in outline.units), score_units(outline, "p.py",
+                  UnitQuery({}, {"PersonName": 1.0}, {}, {})), strict=True))
+    assert scores["PersonName.size"] > 0 and scores["Other.size"] == 0
+
+
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 
 

@@ -50,6 +50,7 @@ MODULE_KIND = "module"
 K1, B = 1.2, 0.75  # BM25 over units: units vary in length far more than files do
 NAME_MATCH = 3.0  # a unit named by the question, in units of the question's strongest term
 NAME_BOOST = 2.0  # ... and its other evidence counts this many times more
+CONTAINER_MATCH = 1.0  # a unit inside a class the question names
 LOCAL_IDF = 0.4  # how much rarity among the file's own units weighs in a term's weight
 SHARPNESS = 2.0  # shares follow (score / best score) ** SHARPNESS
 FRAME_MATCH = 6.0  # a traceback frame inside the unit
@@ -315,6 +316,10 @@ def score_units(outline: Outline, path: str, query: UnitQuery) -> list[float]:
                 parts = split_identifier(u.name)
                 if len(parts) > 1:
                     s += 0.5 * sum(query.terms.get(p, 0.0) for p in parts) / len(parts)
+        if u.outer >= 0 and not query.identifiers.get(u.name):
+            w = query.identifiers.get(units[u.outer].name)
+            if w:  # a method of a class the question names
+                s += CONTAINER_MATCH * w * _top_weight(query)
         if any(u.first <= line <= u.last for line in frames):
             s += FRAME_MATCH * _top_weight(query)
         if any(a <= u.last and u.first <= b for a, b in hunks):
