@@ -169,7 +169,7 @@ class Cache:
         try:
             conn.execute("PRAGMA busy_timeout = 15000")
             conn.execute("PRAGMA journal_mode = TRUNCATE")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA synchronous = OFF")  # a cache: a torn write after power loss is rebuilt
             if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
                 conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect before the first table
             conn.execute("CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "

@@ -36,18 +36,26 @@ from repopack.packing.walk import WalkResult
 from repopack.util.names import fs_name
 
 RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted
-NS = Cache.namespace("pack", 2)
+NS = Cache.namespace("pack", 3)
+STAMP_NS = Cache.namespace("pack-stamp", 1)
 TEXT_NS = Cache.namespace("pack-text", 1)
+
+
+@dataclass(frozen=True)
+class PackStamp:
+    """Which tree a stored pack is of and where its text is: small, read first."""
+
+    fingerprint: str
+    stored_ns: int
+    text_path: str  # the output file written; "" for a stdout pack, whose text is a cache row
+    text_stat: tuple[int, int, int, int, int]  # dev, inode, size, mtime_ns, ctime_ns (zeros for stdout)
 
 
 @dataclass(frozen=True)
 class StoredPack:
     """What the CLI reports about a pack, without file texts or secret values."""
 
-    fingerprint: str
-    stored_ns: int
-    text_path: str  # the output file written; "" for a stdout pack, whose text is a cache row
-    text_stat: tuple[int, int, int, int, int]  # dev, inode, size, mtime_ns, ctime_ns (zeros for stdout)
+    fingerprint: str  # the stamp's: both rows are of the same pack
     packed: Packed  # with text == ""
     walk: WalkResult  # file texts empty
     ranking: tuple[RankedFile, ...]
@@ -81,8 +89,8 @@ def _stat_of(st: os.stat_result) -> tuple[int, int, int, int, int]:
 
 
 def forget(cache: Cache, slot: str) -> None:
-    cache.delete(NS, slot)
-    cache.delete(TEXT_NS, slot)
+    for ns in (STAMP_NS, NS, TEXT_NS):
+        cache.delete(ns, slot)
 
 
 def load(cache: Cache, root: Path, settings: Any, signals: Any,
@@ -92,31 +100,35 @@ def load(cache: Cache, root: Path, settings: Any, signals: Any,
     fingerprint, newest = stat_fingerprint(root, names)
     slot = _slot(root, settings, signals)
     key = (slot, fingerprint)
-    stored = cache.get(NS, slot, StoredPack)
-    if stored is None:
+    stamp = cache.get(STAMP_NS, slot, PackStamp)
+    if stamp is None:
         return None, "", False, key
-    if stored.fingerprint != fingerprint or newest >= stored.stored_ns - RACY_NS:
+    if stamp.fingerprint != fingerprint or newest >= stamp.stored_ns - RACY_NS:
         return None, "", True, key
-    if not stored.text_path:
-        copy = cache.get(TEXT_NS, slot, str)
-        if copy is None:
+    if not stamp.text_path:
+        text = cache.get(TEXT_NS, slot, str)
+        if text is None:
             return None, "", True, key
-        return stored, copy, True, key
-    try:
-        with open(stored.text_path, "rb") as fh:  # noqa: PTH123 - one open, then fstat of that very file
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode) or _stat_of(st) != stored.text_stat:
-                raise OSError("changed")
-            text = fh.read().decode("utf-8", "surrogatepass")
-    except (OSError, UnicodeDecodeError):
-        forget(cache, slot)  # deleted or edited by the user: nothing of it is kept
+    else:
+        try:
+            with open(stamp.text_path, "rb") as fh:  # noqa: PTH123 - one open, then fstat of that very file
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or _stat_of(st) != stamp.text_stat:
+                    raise OSError("changed")
+                text = fh.read().decode("utf-8", "surrogatepass")
+        except (OSError, UnicodeDecodeError):
+            forget(cache, slot)  # deleted or edited by the user: nothing of it is kept
+            return None, "", True, key
+    stored = cache.get(NS, slot, StoredPack)
+    if stored is None or stored.fingerprint != fingerprint:
         return None, "", True, key
     return stored, text, True, key
 
 
 def remember(result: Any, output: str) -> None:
     """Keep this pack for the next identical run: the stat of the output file just written (or,
-    for stdout, a private copy of the text) and the report in the cache."""
+    for stdout, a private copy of the text) and the report in the cache.  A pack that was itself
+    reused only records the new stat of its output."""
     if result.reuse_key is None:
         return
     slot, fingerprint = result.reuse_key
@@ -130,15 +142,16 @@ def remember(result: Any, output: str) -> None:
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(result.packed.text.encode("utf-8", "surrogatepass")):
             return  # a device, a FIFO, or not what was written: nothing to read back
         text_path, text_stat = str(Path(output).absolute()), _stat_of(st)
-    walk = result.walk
-    packed = result.packed
-    document = replace(packed.document, blocks=tuple(replace(b, body="") for b in packed.document.blocks))
-    entry = StoredPack(fingerprint, time.time_ns(), text_path, text_stat,
-                       replace(packed, text="", document=document),
-                       replace(walk, files=tuple(replace(f, text="") for f in walk.files)),
-                       tuple(result.ranking), tuple(result.findings), dict(result.file_tokens))
+    reused = result.timings == {"reused": 0.0}
     with contextlib.suppress(OSError), Cache() as cache:
-        cache.put(NS, slot, entry)
+        cache.put(STAMP_NS, slot, PackStamp(fingerprint, time.time_ns(), text_path, text_stat))
+        if not reused:
+            walk = result.walk
+            packed = result.packed
+            document = replace(packed.document, blocks=tuple(replace(b, body="") for b in packed.document.blocks))
+            cache.put(NS, slot, StoredPack(fingerprint, replace(packed, text="", document=document),
+                                           replace(walk, files=tuple(replace(f, text="") for f in walk.files)),
+                                           tuple(result.ranking), tuple(result.findings), dict(result.file_tokens)))
         if not text_path:
             cache.put(TEXT_NS, slot, result.packed.text)
         else:
