@@ -132,14 +132,16 @@ def test_planted_aws_key_is_never_sent_nor_packed_and_reported_by_line(pyapp: Pa
         assert value not in raw
         assert value not in result.stdout and value not in result.stderr
     assert 'AWS_ACCESS_KEY_ID = "[REDACTED:AWS Access Key]"' in request.prompt_text
-    assert ("secret redacted: pyapp/settings.py:2 (AWS Access Key)\n"
-            "secret redacted: pyapp/settings.py:3 (AWS Access Key)\n") in result.stderr
+    assert ("redacted 2 secrets in 1 file: 2 AWS; see --json\n"
+            "secret redacted: pyapp/settings.py:2 (AWS Access Key)\n"
+            "secret redacted: pyapp/settings.py:3 (AWS Secret Key)\n") in result.stderr
 
     packed = run_cli("pack", str(pyapp), "-o", "-")
     assert packed.returncode == 0, packed.stderr
     assert "[REDACTED:AWS Access Key]" in packed.stdout
     for value in (AWS_KEY_ID, AWS_SECRET):
         assert value not in packed.stdout and value not in packed.stderr
+    assert "redacted 2 secrets in 1 file: 2 AWS; see --manifest\n" in packed.stderr
     assert "secret redacted: pyapp/settings.py:2 (AWS Access Key)" in packed.stderr
 
 

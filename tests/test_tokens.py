@@ -4,9 +4,6 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import repopack.packing.pipeline as pipeline
-from repopack.config import Settings
-from repopack.packing.cache import Cache
 from repopack.packing.tokens import _fast_counter, get_tokenizer
 from repopack.packing.walk import walk_repo
 
@@ -47,22 +44,3 @@ def test_fixture_repos_count_exactly(fixture_repo) -> None:
     for name in ("pyapp", "polyglot", "nasty"):
         files = walk_repo(fixture_repo(name)).files
         assert tok.count_many([f.text for f in files]) == [reference_count(f.text) for f in files]
-
-
-def test_big_secret_scans_run_in_a_helper_process_with_the_same_result(make_repo, monkeypatch, tmp_path) -> None:
-    files = {f"m{i}.py": f"X_{i} = {i}\n" * 50 for i in range(30)}
-    files["settings.py"] = 'AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"\npassword = "hunter2-but-longer"\n'
-    root = make_repo(files)
-    walked = walk_repo(root).files
-    inline_files, inline_red = pipeline.redact_files(walked, Cache(tmp_path / "a"))
-    monkeypatch.setattr(pipeline, "CHILD_REDACTION_CHARS", 10)
-    scan = pipeline._Scan(walked, Cache(tmp_path / "b"), pipeline.ScanHelpers())
-    assert len(scan._futures) == 2  # really went to two helper processes
-    child_files, child_red = scan.result()
-    assert [f.text for f in child_files] == [f.text for f in inline_files]
-    assert {p: r.findings for p, r in child_red.items()} == {p: r.findings for p, r in inline_red.items()}
-    assert "AKIAIOSFODNN7EXAMPLE" not in "".join(f.text for f in child_files)
-    monkeypatch.setattr(pipeline, "HELPER_MIN_FILES", 1)
-    result = pipeline.pack_repo(root, Settings(cache=False), None)
-    assert "AKIAIOSFODNN7EXAMPLE" not in result.text
-    assert {(f.path, f.line) for f in result.findings} == {("settings.py", 1), ("settings.py", 2)}

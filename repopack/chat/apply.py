@@ -17,8 +17,15 @@ work tree (`repopack.chat.undo`); `undo_last` there puts them back byte for byte
 
 Redaction: the model saw ``[REDACTED:…]`` markers instead of secrets.  Hunks are
 matched against the redacted view of the file; lines the hunk keeps are written
-from the real file, and markers in added lines get the original secret back, so
-applying an edit never writes a marker over a secret.
+from the real file.  A marker in a ``+`` line gets a secret back only from the line it
+replaces (the ``-`` line at the same place in the same change block) and only a
+secret of the same type that stood there (the k-th marker of a type gets that line's
+k-th value of the type).  A marker in a line the model added, moved from elsewhere,
+or re-typed is refused with a reason, so an edit can never copy a secret into new
+text (a URL, another variable) and never leaves a marker in place of a value.
+
+Files the model did not see (not in ``packed``) are edited only with the caller's
+say-so (``allow_unpacked``: True, or a function asked per path).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -35,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from repopack.chat.edits import FileEdit, Hunk
 from repopack.chat.undo import discard_record, write_record
 from repopack.errors import ApplyError
-from repopack.packing.redaction import MARKER_RE, Redaction, restore_secrets
+from repopack.packing.redaction import MARKER_RE, Redaction
 from repopack.util.fs import atomic_write
 from repopack.util.names import display_name, raw_name
 
@@ -43,6 +50,7 @@ _FORBIDDEN_PARTS = {".git", ".repopack"}
 _NEAR_LINES = 200  # how far from the stated line a whitespace-insensitive match may be
 
 RedactionLookup = Mapping[str, Redaction] | Callable[[str], Redaction | None]
+AllowUnpacked = bool | Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -90,14 +98,20 @@ def apply_edits(
     *,
     expected_hashes: Mapping[str, str] | None = None,
     redaction_lookup: RedactionLookup | None = None,
+    packed: Collection[str] | None = None,
+    allow_unpacked: AllowUnpacked = False,
 ) -> ApplyResult:
-    """Apply ``edits`` under ``root``; files that cannot be applied are reported, not written."""
+    """Apply ``edits`` under ``root``; files that cannot be applied are reported, not written.
+
+    ``packed``: the files whose content the model saw; an edit to an existing file outside
+    it is applied only when ``allow_unpacked`` is True or returns True for that path.
+    """
     root = root.resolve()
     rejected: list[Rejection] = []
     changes: dict[str, _Change] = {}
     for path, group in _group_by_target(edits):
         try:
-            for change in _plan(root, path, group, expected_hashes, redaction_lookup, changes):
+            for change in _plan(root, path, group, expected_hashes, redaction_lookup, changes, packed, allow_unpacked):
                 changes[change.path] = change
         except _Reject as exc:
             rejected.append(Rejection(path, str(exc)))
@@ -120,6 +134,15 @@ def apply_edits(
 # -- planning ---------------------------------------------------------------------------
 
 
+def _check_packed(source_path: str, source: Path, first: FileEdit, packed: Collection[str] | None,
+                  allow_unpacked: AllowUnpacked) -> None:
+    if packed is None or first.is_new or source_path in packed or not source.exists():
+        return  # nothing there to protect, or the model saw it
+    if allow_unpacked is True or (callable(allow_unpacked) and allow_unpacked(source_path)):
+        return
+    raise _Reject("was not in the pack the model saw; pass --allow-unpacked to edit it anyway")
+
+
 def _group_by_target(edits: Iterable[FileEdit]) -> list[tuple[str, list[FileEdit]]]:
     groups: dict[str, list[FileEdit]] = {}
     for edit in edits:
@@ -134,6 +157,8 @@ def _plan(
     expected_hashes: Mapping[str, str] | None,
     redaction_lookup: RedactionLookup | None,
     planned: Mapping[str, _Change],
+    packed: Collection[str] | None = None,
+    allow_unpacked: AllowUnpacked = False,
 ) -> list[_Change]:
     target = safe_target(root, path)
     source_path = path
@@ -143,6 +168,7 @@ def _plan(
     source = safe_target(root, source_path) if source_path != path else target
     if path in planned or source_path in planned:
         raise _Reject("already changed by another edit in this answer")
+    _check_packed(source_path, source, first, packed, allow_unpacked)
 
     exists = source.exists()
     if first.is_new:
@@ -234,24 +260,27 @@ def _lookup(lookup: RedactionLookup | None, path: str) -> Redaction | None:
 
 
 class _Document:
-    """A file as lines, with the redacted view hunks are matched against."""
+    """A file as lines, with the redacted view hunks are matched against and, per line,
+    the (type, value) of each marker the model saw on it."""
 
     def __init__(self, text: str, redaction: Redaction | None) -> None:
         self.eol = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
         self.final_newline = text.endswith("\n") or text == ""
-        body = text[: -len(self.eol)] if text.endswith(self.eol) else text.rstrip("\n")
-        self.lines = body.split(self.eol) if text else []
+        self.lines = self._split(text)
         self.view = list(self.lines)
-        self.secrets: list[tuple[int, str, str]] = []  # (line, type, value) of every marker
-        if redaction is not None and redaction.findings and restore_secrets(redaction.text, redaction) == text:
-            view_text = redaction.text
-            view_body = view_text[: -len(self.eol)] if view_text.endswith(self.eol) else view_text.rstrip("\n")
-            view = view_body.split(self.eol) if view_text else []
+        self.marks: list[list[tuple[str, str]]] = [[] for _ in self.lines]
+        if redaction is not None and redaction.spans and _fits(redaction, text):
+            view = self._split(redaction.text)
             if len(view) == len(self.lines):
                 self.view = view
-                for index, (shown, real) in enumerate(zip(view, self.lines, strict=True)):
-                    self.secrets.extend((index, t, v) for t, v in _marker_values(shown, real))
+                for index, marks in redaction.markers_by_line().items():
+                    if index < len(self.marks):
+                        self.marks[index] = list(marks)
         self.offset = 0
+
+    def _split(self, text: str) -> list[str]:
+        body = text[: -len(self.eol)] if text.endswith(self.eol) else text.rstrip("\n")
+        return body.split(self.eol) if text else []
 
     def apply(self, hunk: Hunk, number: int) -> None:
         old = hunk.old_lines
@@ -259,26 +288,38 @@ class _Document:
         if position is None:
             where = f" near line {hunk.old_start}" if hunk.old_start else ""
             raise _Reject(f"hunk {number}{where} does not match the file")
-        kept = iter(range(position, position + len(old)))
-        removed_values: dict[str, list[str]] = {}
-        for line in hunk.lines:
-            if line.kind == "-":
-                index = next(kept)
-                for secret_type, value in _marker_values(self.view[index], self.lines[index]):
-                    removed_values.setdefault(secret_type, []).append(value)
-        kept = iter(range(position, position + len(old)))
         new_real: list[str] = []
         new_view: list[str] = []
+        new_marks: list[list[tuple[str, str]]] = []
+        index = position
+        removed: list[int] = []  # the current change block: removed line indices…
+        added: list[str] = []  # …and the lines that replace them
+
+        def flush() -> None:
+            for k, shown in enumerate(added):
+                origin = removed[k] if k < len(removed) else None
+                real, marks = self._restore(shown, origin, removed, number)
+                new_real.append(real)
+                new_view.append(shown)
+                new_marks.append(marks)
+            removed.clear()
+            added.clear()
+
         for line in hunk.lines:
             if line.kind == " ":
-                index = next(kept)
+                flush()
                 new_real.append(self.lines[index])
                 new_view.append(self.view[index])
+                new_marks.append(self.marks[index])
+                index += 1
             elif line.kind == "-":
-                next(kept)
+                if added:
+                    flush()
+                removed.append(index)
+                index += 1
             else:
-                new_real.append(self._restore(line.text, removed_values, position))
-                new_view.append(line.text)
+                added.append(line.text)
+        flush()
         end = position + len(old)
         if hunk.new_ends_without_newline and end >= len(self.lines):
             self.final_newline = False
@@ -286,7 +327,43 @@ class _Document:
             self.final_newline = True
         self.lines[position:end] = new_real
         self.view[position:end] = new_view
+        self.marks[position:end] = new_marks
         self.offset += len(new_real) - len(old)
+
+    def _restore(self, shown: str, origin: int | None, removed: list[int],
+                 number: int) -> tuple[str, list[tuple[str, str]]]:
+        """The real text of a `+` line: its markers get back the secrets of the line it replaces."""
+        types = MARKER_RE.findall(shown)
+        if not types:
+            return shown, []
+        marker = f"[REDACTED:{types[0]}]"
+        for secret_type in types:
+            if not any(t == secret_type for marks in self.marks for t, _ in marks):
+                raise _Reject(f"an added line carries a [REDACTED:{secret_type}] marker with no secret to restore")
+        if origin is None:
+            raise _Reject(f"hunk {number} adds a line with a {marker} marker; a secret is restored only on "
+                          f"the line where it stood")
+        if any(shown == self.view[other] and shown != self.view[origin] for other in removed if other != origin):
+            raise _Reject(f"hunk {number} moves a line with a {marker} marker to another place; "
+                          f"a secret is restored only on the line where it stood")
+        available: dict[str, list[str]] = {}
+        for secret_type, value in self.marks[origin]:
+            available.setdefault(secret_type, []).append(value)
+        used: dict[str, int] = {}
+        marks: list[tuple[str, str]] = []
+
+        def _value(match: re.Match[str]) -> str:
+            secret_type = match.group(1)
+            n = used.get(secret_type, 0)
+            used[secret_type] = n + 1
+            values = available.get(secret_type, [])
+            if n >= len(values):
+                raise _Reject(f"hunk {number} puts a {match.group(0)} marker on line {origin + 1 - self.offset}, "
+                              f"where no such secret stood; a secret is restored only where it stood")
+            marks.append((secret_type, values[n]))
+            return values[n]
+
+        return MARKER_RE.sub(_value, shown), marks
 
     def _locate(self, hunk: Hunk, old: list[str]) -> int | None:
         size = len(self.view)
@@ -308,44 +385,19 @@ class _Document:
                 return start
         return None
 
-    def _restore(self, text: str, removed: dict[str, list[str]], position: int) -> str:
-        """Put secrets back into an added line that carries markers."""
-        if not MARKER_RE.search(text):
-            return text
-        used: dict[str, int] = {}
-
-        def _value(match: re.Match[str]) -> str:
-            secret_type = match.group(1)
-            n = used.get(secret_type, 0)
-            used[secret_type] = n + 1
-            candidates = removed.get(secret_type, [])
-            if n < len(candidates):
-                return candidates[n]
-            nearby = sorted((abs(line - position), value) for line, t, value in self.secrets if t == secret_type)
-            if nearby:
-                return nearby[0][1]
-            raise _Reject(f"an added line carries a {match.group(0)} marker with no secret to restore")
-
-        return MARKER_RE.sub(_value, text)
-
     def render(self) -> str:
         if not self.lines:
             return ""
         return self.eol.join(self.lines) + (self.eol if self.final_newline else "")
 
 
-def _marker_values(shown: str, real: str) -> list[tuple[str, str]]:
-    """(type, value) for each marker in a redacted line, read off the real line."""
-    types = MARKER_RE.findall(shown)
-    if not types:
-        return []
-    pattern = "".join(
-        re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(MARKER_RE.split(shown))
-    )
-    match = re.fullmatch(pattern, real, re.DOTALL)
-    if match is None:
-        return []
-    return list(zip(types, match.groups(), strict=True))
+def _fits(redaction: Redaction, text: str) -> bool:
+    """Was `redaction` made from exactly this text (its spans hold its values)?"""
+    if len(redaction.values) != len(redaction.spans):
+        return False
+    lines = text.split("\n")
+    return all(span.line < len(lines) and lines[span.line][span.start:span.end] == value
+               for span, value in zip(redaction.spans, redaction.values, strict=True))
 
 
 def _nearest_first(center: int, last: int) -> list[int]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repopack.chat.apply import ApplyResult, apply_edits, sha256_hex
+from repopack.chat.apply import AllowUnpacked, ApplyResult, apply_edits, sha256_hex
 from repopack.chat.edits import FileEdit, parse_edits
 from repopack.chat.undo import undo_last
 from repopack.config import DEFAULT_BUDGET, DEFAULT_MAX_COST, DEFAULT_MODEL, Settings
@@ -348,9 +348,12 @@ class Session:
         yield DoneEvent(answer)
 
     # --- edits -------------------------------------------------------------
-    def apply(self, edits: Sequence[FileEdit]) -> ApplyResult:
-        """Apply inside the root only, refusing files changed since they were packed."""
-        return apply_edits(self.root, edits, expected_hashes=self._hashes, redaction_lookup=self._redaction_for)
+    def apply(self, edits: Sequence[FileEdit], allow_unpacked: AllowUnpacked = False) -> ApplyResult:
+        """Apply inside the root only, refusing files changed since they were packed, and files the
+        model never saw unless `allow_unpacked` says yes (True, or a function asked per path)."""
+        packed = set(self._hashes) if self.last_pack is not None else None
+        return apply_edits(self.root, edits, expected_hashes=self._hashes, redaction_lookup=self._redaction_for,
+                           packed=packed, allow_unpacked=allow_unpacked)
 
     def _redaction_for(self, path: str) -> Redaction | None:
         """The packed file's redaction with its secret values, re-scanned from disk (never cached)."""

@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,8 @@ def stdout_console() -> Console:
 @click.option("--timeout", type=float, help="Seconds to wait for the endpoint (default 120).")
 @click.option("--dry-run", is_flag=True, help="Send nothing; show what would be sent and what it would cost.")
 @click.option("--apply", "apply_edits", is_flag=True, help="Apply the diffs in the answer (undo: repopack undo).")
+@click.option("--allow-unpacked", is_flag=True,
+              help="With --apply: also edit files the model did not see (asked on a terminal otherwise).")
 @max_cost_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming text.")
 @click.option("--no-redact", is_flag=True, help="Send secrets unredacted (they are redacted by default).")
@@ -96,8 +99,8 @@ def stdout_console() -> Console:
 @click.option("--explain", is_flag=True, help="Print why each file and image is in the context, or left out.")
 def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...], model: str | None,
                 base_url: str | None, api_key: str | None, window: int | None, timeout: float | None,
-                dry_run: bool, apply_edits: bool, max_cost: float | None, as_json: bool, no_redact: bool,
-                prompts: str | None, record: str | None, replay: str | None, images: str | None,
+                dry_run: bool, apply_edits: bool, allow_unpacked: bool, max_cost: float | None, as_json: bool,
+                no_redact: bool, prompts: str | None, record: str | None, replay: str | None, images: str | None,
                 max_images: int | None, explain: bool) -> None:
     """Ask a model QUESTION about the repository at PATH (default .), with the best context packed in."""
     from repopack.chat.session import Session
@@ -129,7 +132,7 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
     if outcome.edits and not dry_run:
         show_edits(outcome.edits, err, out, show_diffs=not as_json and out.is_terminal, hint=not apply_edits)
     if apply_edits and outcome.edits:
-        outcome.applied = session.apply(outcome.edits)
+        outcome.applied = session.apply(outcome.edits, allow_unpacked=allow_unpacked or ask_unpacked(err))
         report_apply(outcome.applied, err, path)
     elif apply_edits:
         err.print("No edits in the answer; nothing to apply.")
@@ -196,10 +199,12 @@ def report_packed(event: PackedEvent, outcome: AskOutcome, err: Console, session
             err.print(f"[yellow]note:[/] {result.tokenizer.note}", highlight=False)
         for warning in result.walk.warnings:
             err.print(f"warning: {warning}", markup=False, highlight=False)
-    for finding in result.findings:
-        if finding not in outcome.findings:
-            outcome.findings.append(finding)
-            err.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})", highlight=False)
+    new = [finding for finding in result.findings if finding not in outcome.findings]
+    if new:
+        from repopack.cli.pack import print_findings
+
+        outcome.findings.extend(new)
+        print_findings(err, new, see="--json" if first else "")
     if first and session.settings.max_cost is not None and event.estimated_cost is None:
         err.print(f"warning: no price is known for {session.model_name}, so --max-cost cannot be checked",
                   markup=False, highlight=False)
@@ -212,6 +217,17 @@ def report_packed(event: PackedEvent, outcome: AskOutcome, err: Console, session
         err.print(f"Sending {mode_counts(event)}{images}, ~{event.estimated_input_tokens:,} tokens, to "
                   f"{session.model_name} at {target} (estimated cost at most "
                   f"{format_cost(event.estimated_cost)})", markup=False, highlight=False)
+
+
+def ask_unpacked(err: Console) -> bool | Callable[[str], bool]:
+    """On a terminal, ask before editing a file the model did not see; elsewhere the answer is no."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return False
+
+    def confirm(path: str) -> bool:
+        return click.confirm(f"{path} was not in the pack the model saw. Edit it anyway?", default=False, err=True)
+
+    return confirm
 
 
 def mode_counts(event: PackedEvent) -> str:

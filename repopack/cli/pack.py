@@ -27,7 +27,7 @@ from repopack.config import Settings, parse_budget
 from repopack.packing.manifest import build_manifest, explain_lines
 from repopack.packing.pipeline import PackResult, pack_repo
 from repopack.packing.rank import Signals
-from repopack.packing.redaction import SecretFinding
+from repopack.packing.redaction import SecretFinding, report_lines
 from repopack.packing.reuse import remember
 from repopack.util.output import write_output
 
@@ -95,16 +95,15 @@ def exclude_own_output(root: Path, settings: Settings, target: str) -> Settings:
     return dataclasses.replace(settings, exclude=(*settings.exclude, "/" + escaped))
 
 
-MAX_LISTED_FINDINGS = 20
+MAX_LISTED_FINDINGS = 5
 
 
-def print_findings(console: Console, findings: Sequence[SecretFinding]) -> None:
-    """Where secrets were redacted, by file:line and type; never the value."""
-    for finding in findings[:MAX_LISTED_FINDINGS]:
-        console.print(f"[red]secret redacted:[/] {finding.path}:{finding.line} ({finding.type})", highlight=False)
-    if len(findings) > MAX_LISTED_FINDINGS:
-        console.print(f"[red]secret redacted:[/] … and {len(findings) - MAX_LISTED_FINDINGS} more "
-                      f"(all are listed in --manifest)")
+def print_findings(console: Console, findings: Sequence[SecretFinding], see: str = "--manifest") -> None:
+    """One summary line, then the first few locations by file:line and type; never a value."""
+    from repopack.packing.scan import group_of
+
+    for line in report_lines(findings, group_of, limit=MAX_LISTED_FINDINGS, see=see):
+        console.print(line, markup=False, highlight=False, style="red" if line.startswith("redacted") else None)
 
 
 def print_summary(console: Console, result: PackResult, target: str, redacting: bool = True) -> None:

@@ -23,7 +23,7 @@ def undo_command(path: str, force: bool) -> None:
     changed since the apply is not overwritten (exit 12, nothing undone) unless you say yes
     at the terminal or pass --force.
     """
-    from repopack.chat.undo import undo_last  # detect-secrets loads with apply: only `undo` pays for that
+    from repopack.chat.undo import undo_last
 
     def confirm(changed: Sequence[str]) -> bool:
         if force:

@@ -82,7 +82,7 @@ def build_manifest(result: PackResult) -> dict:
         "format": packed.document.fmt,
         "counts": {m: len(packed.by_mode(m))
                    for m in (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED)},
-        "secrets": [{"path": f.path, "line": f.line, "type": f.type} for f in result.findings],
+        "secrets": [{"path": f.path, "line": f.line, "column": f.column, "type": f.type} for f in result.findings],
         "files": [asdict(e) for e in manifest_entries(result)],
         "images": [{"path": i.path, "width": i.width, "height": i.height, "bytes": i.bytes, "tokens": i.tokens,
                     "sent_width": i.sent_size[0], "sent_height": i.sent_size[1], "attached": i.sent, "why": i.why}

@@ -21,9 +21,9 @@ from repopack.packing import reuse as reuse_store
 from repopack.packing.cache import Cache
 from repopack.packing.fit import Candidate, Focus, Packed, fit_files
 from repopack.packing.images import ImagePlan, attach_section, plan_for
-from repopack.packing.index import MemoTokenizer, RepoIndex, build_index, count_tokens
+from repopack.packing.index import MemoTokenizer, RepoIndex, build_index
 from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
-from repopack.packing.redaction import Redaction, SecretFinding
+from repopack.packing.redaction import Redaction, SecretFinding, SecretSpan
 from repopack.packing.tokens import Tokenizer, get_tokenizer
 from repopack.packing.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
 from repopack.util.git import GitError, run_git, run_git_bytes
@@ -94,114 +94,61 @@ def changed_hunks(root: Path, base: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(hunks)
 
 
-Verdict = tuple[str, tuple[SecretFinding, ...]] | bool  # True: clean; else (redacted text, findings)
-VERDICT_SCHEMA = bool | tuple[str, tuple[SecretFinding, ...]]
-CHILD_REDACTION_CHARS = 4_000_000  # scan at least this much text in helper processes
-HELPER_MIN_FILES = 1500  # start helpers (speculatively, before reading) only for trees this big
-
-
-class ScanHelpers:
-    """Two helper processes for secret scanning, started before the walk so their start-up
-    (a fresh interpreter importing detect-secrets) overlaps reading the files."""
-
-    def __init__(self, workers: int = 2) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from repopack.packing.scan import warm_up
-
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        self.workers = workers
-        for _ in range(workers):
-            self.pool.submit(warm_up)
-
-    @classmethod
-    def maybe_start(cls, n_files: int) -> ScanHelpers | None:
-        if n_files < HELPER_MIN_FILES:
-            return None
-        try:
-            return cls()
-        except (OSError, RuntimeError, ImportError):
-            return None  # no helper processes here: scan in this one
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 class _Scan:
-    """Secret scanning of the files the cache has no verdict for.
+    """Secret scanning, with verdicts cached by what they depend on: the content, the rules'
+    version and the file class of the path (`scan.verdict_key`).
 
-    A big scan runs in helper processes, so that it overlaps with token counting in this
-    one (both are CPU-bound and the scanner is pure Python: threads would only take turns).
+    A cached verdict holds the spans (line, columns, type) and never a secret value; the
+    redacted text is rebuilt from the file's own text.  A row of the wrong shape is a miss.
     """
 
-    def __init__(self, files: tuple[SourceFile, ...], cache: Cache, helpers: ScanHelpers | None = None) -> None:
+    def __init__(self, files: tuple[SourceFile, ...], cache: Cache) -> None:
+        from repopack.packing.secret_rules import file_class, load_rules
+
         self.files = files
         self.cache = cache
-        self.ns = Cache.namespace("redacted", 1)
-        self.known: dict[str, Verdict] = cache.get_many(self.ns, [f.digest for f in files], VERDICT_SCHEMA)
-        self.todo = list({f.digest: f for f in files if f.digest not in self.known}.values())
-        self._futures: list = []
-        big = sum(len(f.text) for f in self.todo) >= CHILD_REDACTION_CHARS
-        if big and helpers is None:
-            helpers = ScanHelpers.maybe_start(HELPER_MIN_FILES)  # not started early: start now
-        self._helpers = helpers
-        if big and helpers is not None:
-            from repopack.packing.scan import scan_many
-
-            try:
-                self._futures = [helpers.pool.submit(scan_many, [(f.path, f.text) for f in part])
-                                 for part in _split(self.todo, helpers.workers)]
-            except RuntimeError:
-                self._futures = []
+        self.ns = Cache.namespace("secrets", load_rules().version)
+        self.keys = [f"{f.digest}:{file_class(f.path).value}" for f in files]
+        self.known = cache.get_many(self.ns, self.keys, VERDICT_SCHEMA)
 
     def result(self) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
-        verdicts: list[Verdict] | None = None
-        if self._futures:
-            try:
-                verdicts = [v for future in self._futures for v in future.result()]
-            except Exception:  # noqa: BLE001 - a broken helper must not mean an unredacted pack
-                verdicts = None
-        if self._helpers is not None:
-            self._helpers.close()
-        if verdicts is None:
-            from repopack.packing.scan import scan_many  # detect-secrets loads only when something is new
+        from repopack.packing.redaction import apply_spans, valid_spans
 
-            verdicts = scan_many([(f.path, f.text) for f in self.todo])
-        fresh = {f.digest: v for f, v in zip(self.todo, verdicts, strict=True)}
-        self.cache.put_many(self.ns, fresh)
-        known = {**self.known, **fresh}
+        fresh: dict[str, list[tuple[int, int, int, str]]] = {}
         out: list[SourceFile] = []
         redactions: dict[str, Redaction] = {}
-        for f in self.files:
-            verdict = known[f.digest]
-            if verdict is True:
+        for f, key in zip(self.files, self.keys, strict=True):
+            spans = _spans_from_row(self.known.get(key)) if key in self.known else None
+            if spans is None or not valid_spans(f.text, spans):
+                from repopack.packing.scan import find_secrets  # the rules load only when something is new
+
+                spans = find_secrets(f.path, f.text)
+                fresh[key] = [(s.line, s.start, s.end, s.type) for s in spans]
+            if not spans:
                 out.append(f)
                 continue
-            text, findings = verdict  # type: ignore[misc]
-            findings = tuple(dataclasses.replace(x, path=f.path) if x.path != f.path else x for x in findings)
-            redactions[f.path] = Redaction(text, findings)
-            out.append(dataclasses.replace(f, text=text, digest=f.digest + "-r"))
+            redaction = apply_spans(f.path, f.text, spans, keep_values=False)
+            redactions[f.path] = redaction
+            out.append(dataclasses.replace(f, text=redaction.text, digest=f.digest + "-r"))
+        self.cache.put_many(self.ns, fresh)
         return tuple(out), redactions
 
 
-def _split(files: list[SourceFile], parts: int) -> list[list[SourceFile]]:
-    """Contiguous slices of about equal text size (keeps verdicts in order)."""
-    total = sum(len(f.text) for f in files) or 1
-    out: list[list[SourceFile]] = [[] for _ in range(parts)]
-    done = 0
-    for f in files:
-        out[min(parts - 1, done * parts // total)].append(f)
-        done += len(f.text)
-    return [p for p in out if p]
+VERDICT_SCHEMA = list[tuple[int, int, int, str]]  # a cached verdict: (line, start, end, type) per span
+
+
+def _spans_from_row(row: object) -> list[SecretSpan] | None:
+    """Spans from a cached row (already decoded against VERDICT_SCHEMA), or None."""
+    if not isinstance(row, list):
+        return None
+    return [SecretSpan(line, start, end, secret_type) for line, start, end, secret_type in row]
 
 
 def redact_files(files: tuple[SourceFile, ...], cache: Cache) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
-    """Redact secrets file by file, with verdicts cached by content.
+    """Redact secrets file by file, with verdicts cached (see `_Scan`).
 
-    The cache keeps the redacted text and the findings (file:line and type), never the
-    secret values: a Redaction loaded from it has no values, and code that must restore
-    a secret (apply) re-scans that one file with `redact_text`.
+    A Redaction returned here has no secret values: code that must restore a secret
+    (apply) re-scans that one file with `redact_text`.
     """
     return _Scan(files, cache).result()
 
@@ -270,38 +217,24 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
                                       hunks=signals.hunks + changed_hunks(root, diff_base))
     rules = walk_rules(settings)
     listed = list_candidates(root, rules)
-    packed_before = False
     reuse_key = None
     if reuse and settings.cache and settings.redact:  # an unredacted pack is never kept
         with Cache(max_bytes=settings.cache_max) as cache:
-            earlier, text, packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
+            earlier, text, _packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
         if earlier is not None:
             packed = dataclasses.replace(earlier.packed, text=text)
             # The key stays: writing the output again changes its stat, which `remember` then records.
             return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key)
-    # Helpers start before reading only when most files are likely new to the cache.
-    helpers = ScanHelpers.maybe_start(len(listed[0])) if settings.redact and not packed_before else None
-    try:
-        walked = walk_repo(root, rules, listed, progress)
-    except BaseException:
-        if helpers is not None:
-            helpers.close()
-        raise
+    walked = walk_repo(root, rules, listed, progress)
     lap("walk")
     if not walked.files:
-        if helpers is not None:
-            helpers.close()
         reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
         raise RepoError(f"nothing to pack in {root}: {reason}")
 
     tokenizer = get_tokenizer(settings.encoding)
     with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
-        scan = _Scan(walked.files, cache, helpers) if settings.redact else None
-        # Raw texts are counted while a big secret scan runs in its helper process; files the
-        # scan redacts are counted again (by their new content) when the index is built.
-        count_tokens(walked.files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress)
-        files, redactions = scan.result() if scan else (walked.files, {})
+        files, redactions = redact_files(walked.files, cache) if settings.redact else (walked.files, {})
         lap("redact")
         needs_ranking = settings.budget is not None or not signals.empty
         index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress,
@@ -329,7 +262,8 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
 
 def index_repo(path: str | Path, settings: Settings, *,
                progress: Progress | None = None) -> tuple[Path, WalkResult, RepoIndex]:
-    """Walk and index without redaction: for local ranking and maps, where nothing leaves the machine.
+    """Walk, redact and index: for ranking and maps.  The index (and so the cache and whatever
+    a map prints) holds redacted text only, as a pack does.
 
     The index keeps its cache handle; it reconnects on demand and the caller may close it.
     """
@@ -338,7 +272,9 @@ def index_repo(path: str | Path, settings: Settings, *,
     if not walked.files:
         raise RepoError(f"nothing to rank in {root}: no packable files")
     cache = Cache(enabled=settings.cache, max_bytes=settings.cache_max)
-    index = build_index(walked.files, get_tokenizer(settings.encoding), cache, progress=progress, scope=str(root))
+    files = redact_files(walked.files, cache)[0] if settings.redact else walked.files
+    walked = dataclasses.replace(walked, files=files)
+    index = build_index(files, get_tokenizer(settings.encoding), cache, progress=progress, scope=str(root))
     return root, walked, index
 
 

@@ -1,322 +1,481 @@
-"""Find secrets in text and redact them in place before anything leaves the machine.
+"""Find secrets in text and redact exactly their characters before anything leaves the machine.
 
-detect-secrets supplies the detectors; this module decides which of its plugins run
-and makes them cheap enough for a whole repository.  Running every plugin on every
-line costs about a millisecond per line, so one compiled prefilter regex (the union of
-what any enabled plugin could match) first picks candidate lines from the whole text,
-and only those go through the plugins.
+The rules are data (`repopack/data/secret_rules.toml`, loaded by `secret_rules`).  Each rule
+names literal keywords that every match contains.  One multi-literal pass over the whole
+text (Hyperscan when installed, ~600 MB/s; plain ``bytes.find`` otherwise) finds the lines
+holding a keyword; only those lines are matched against the rules' regexes, so a repository
+costs about as much as reading it.  A match redacts the rule's `secret` group: never a
+prefix only, never other occurrences on the line, never the name beside it.
 
-Each secret becomes ``[REDACTED:<type>]`` on its own line, so the redacted text has
-exactly as many lines as the original: line numbers in findings, rendered files and
-the model's diffs still point at the real file.  A private key keeps its BEGIN/END
-lines and has each body line replaced by a marker.
+Generic rules (keyword assignments, URL passwords, `curl -u`, auth headers) name no
+provider, so their values must look like credentials: placeholders (`changeme`, `<…>`,
+`${VAR}`, `%s`), identifiers, paths, calls, attribute access and the key's own name are
+not secrets.
 
-The original values live only in ``Redaction.secret_values`` (left out of repr and
-equality) so `restore_secrets` and `repopack.chat.apply` can put them back; findings carry
-path, line and type, never the value.
+Findings carry path, line, column and type, never the value; the values live only in
+``Redaction.values`` (left out of repr and equality) for `repopack.chat.apply`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 import re
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
+from functools import cache
 
-from detect_secrets.filters import heuristic
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
-from detect_secrets.plugins.basic_auth import BasicAuthDetector
-from detect_secrets.plugins.github_token import GitHubTokenDetector
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
-from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.keyword import (
-    QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
-    REGEX_BY_FILETYPE,
-    KeywordDetector,
+from repopack.packing.redaction import (
+    MARKER_RE,
+    Redaction,
+    SecretFinding,
+    SecretSpan,
+    apply_spans,
+    marker,
+    restore_secrets,
 )
-from detect_secrets.plugins.npm import NpmDetector
-from detect_secrets.plugins.openai import OpenAIDetector
-from detect_secrets.plugins.private_key import PrivateKeyDetector
-from detect_secrets.plugins.pypi_token import PypiTokenDetector
-from detect_secrets.plugins.sendgrid import SendGridDetector
-from detect_secrets.plugins.slack import SlackDetector
-from detect_secrets.plugins.stripe import StripeDetector
-from detect_secrets.util.filetype import determine_file_type
+from repopack.packing.secret_rules import FileClass, Rule, RuleSet, file_class, load_rules
 
-from repopack.packing.redaction import MARKER_RE, Redaction, SecretFinding, marker, restore_secrets
+__all__ = ["MARKER_RE", "Redaction", "SecretFinding", "SecretSpan", "find_secrets", "marker", "redact_text",
+           "restore_secrets", "rules_version", "verdict_key"]
 
-# Random base64 of 32 chars has a median entropy of ~4.56 bits/char, English-ish
-# identifiers stay below ~4.3.  Demanding both length and entropy keeps ordinary
-# strings (class names, URLs without dots, test data) out; keyword assignments and the
-# token-specific plugins catch shorter secrets.
-ENTROPY_MIN_LENGTH = 32
-ENTROPY_LIMIT = 4.5
+_PEM_MAX_LINES = 200
+_PEM_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{16,}")
+_PEM_HEADER_LINE = re.compile(r"^[A-Za-z-]+: .*$")
+_PEM_LINE_JUNK = re.compile(r'^[\s"\',|>]*|(?:\\n|[\s"\',+;\\])*$')
 
-__all__ = ["MARKER_RE", "Redaction", "SecretFinding", "marker", "redact_text", "restore_secrets"]
 
-_AWS = AWSKeyDetector()
-_PRIVATE_KEY = PrivateKeyDetector()
-_GITHUB = GitHubTokenDetector()
-_GITLAB = GitLabTokenDetector()
-_SLACK = SlackDetector()
-_STRIPE = StripeDetector()
-_OPENAI = OpenAIDetector()
-_JWT = JwtTokenDetector()
-_BASIC_AUTH = BasicAuthDetector()
-_PYPI = PypiTokenDetector()
-_NPM = NpmDetector()
-_SENDGRID = SendGridDetector()
-_KEYWORD = KeywordDetector()
-_ENTROPY = Base64HighEntropyString(limit=ENTROPY_LIMIT)
+# -- the prefilter ----------------------------------------------------------------------
 
-_PLUGINS: dict[str, BasePlugin] = {
-    plugin.secret_type: plugin
-    for plugin in (_AWS, _PRIVATE_KEY, _GITHUB, _GITLAB, _SLACK, _STRIPE, _OPENAI, _JWT, _BASIC_AUTH,
-                   _PYPI, _NPM, _SENDGRID, _KEYWORD, _ENTROPY)
-}
-# Overlapping findings take the type of the most specific plugin.
-_PRIORITY = {_KEYWORD.secret_type: 1, _ENTROPY.secret_type: 2}
+_WINDOW_BEFORE = 120  # a line rule's match starts at most this far before its keyword…
+_WINDOW_AFTER = 480  # …and ends at most this far after it (long lines: minified code)
 
 
 @dataclass(frozen=True)
+class _Needle:
+    """One thing the prefilter looks for: a literal keyword or an anchor regex."""
+
+    expression: str  # a literal, or a regex when `regex`
+    regex: bool
+    exact: bool  # case-sensitive
+
+
 class _Prefilter:
-    """A cheap pattern; a line it matches goes through ``plugin`` (None: key blocks).
+    """All rules' keywords and anchors, found in one pass: (needle index, byte offset where it ends)."""
 
-    ``needles``: the pattern runs only when one of them is in the text (a memmem scan
-    at GB/s; most files contain none of these rare literals).  ``view`` says which
-    bytes it scans: "raw", "lower" (keywords are case-insensitive; (?i) is ~10x
-    slower), or "reversed" lowercased bytes, for names like "…_?key" that would
-    otherwise start with a class of common letters and make the engine crawl.
-    """
+    def __init__(self, needles: Sequence[_Needle], engine: str = "auto") -> None:
+        self.needles = list(needles)
+        self.engine = "python"
+        self._scan: Callable[[bytes], list[tuple[int, int]]] = self._scan_python
+        if engine != "python":
+            try:
+                self._scan = self._hyperscan()
+                self.engine = "hyperscan"
+            except Exception:  # noqa: BLE001 - no wheel for this platform: the plain scan finds the same hits
+                self._scan = self._scan_python
 
-    pattern: re.Pattern[bytes]
-    plugin: BasePlugin | None
-    needles: tuple[bytes, ...] = ()
-    view: str = "raw"
+    def _hyperscan(self) -> Callable[[bytes], list[tuple[int, int]]]:
+        import hyperscan
+
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=[(n.expression if n.regex else re.escape(n.expression)).encode() for n in self.needles],
+            ids=list(range(len(self.needles))),
+            elements=len(self.needles),
+            flags=[(0 if n.exact else hyperscan.HS_FLAG_CASELESS) | (hyperscan.HS_FLAG_MULTILINE if n.regex else 0)
+                   for n in self.needles],
+        )
+
+        def scan(data: bytes) -> list[tuple[int, int]]:
+            hits: list[tuple[int, int]] = []
+            add = hits.append
+
+            def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
+                add((index, end))
+
+            db.scan(data, match_event_handler=on_match)
+            return hits
+
+        return scan
+
+    def _scan_python(self, data: bytes) -> list[tuple[int, int]]:
+        lowered = data.lower()
+        hits: list[tuple[int, int]] = []
+        for index, needle in enumerate(self.needles):
+            if needle.regex:
+                # Every end position at which the anchor matches, like Hyperscan reports them.
+                pattern = re.compile(rb"(?=(" + needle.expression.encode() + rb"))", 0 if needle.exact else re.I | re.M)
+                hits.extend((index, m.start() + len(m.group(1))) for m in pattern.finditer(data))
+                continue
+            word = needle.expression.encode()
+            view = data if needle.exact else lowered
+            position = view.find(word)
+            while position != -1:
+                hits.append((index, position + len(word)))
+                position = view.find(word, position + 1)
+        hits.sort(key=lambda hit: hit[1])
+        return hits
+
+    def scan(self, data: bytes) -> list[tuple[int, int]]:
+        return self._scan(data)
 
 
-def _pf(pattern: bytes, plugin: BasePlugin | None, *needles: bytes, view: str = "raw") -> _Prefilter:
-    return _Prefilter(re.compile(pattern), plugin, needles, view)
+class _Scanner:
+    def __init__(self, rules: RuleSet, engine: str = "auto") -> None:
+        self.rules = rules
+        needles: dict[_Needle, int] = {}
+        rules_of: list[list[Rule]] = []
+        for rule in rules.rules:
+            wanted = ([_Needle(rule.anchor, True, False)] if rule.anchor is not None
+                      else [_Needle(word, False, rule.case_sensitive) for word in rule.keywords])
+            for needle in wanted:
+                if needle not in needles:
+                    needles[needle] = len(needles)
+                    rules_of.append([])
+                rules_of[needles[needle]].append(rule)
+        self.prefilter = _Prefilter(list(needles), engine)
+        self.order = {rule.id: n for n, rule in enumerate(rules.rules)}
+        self.by_id = rules.by_id
+        # Per file class: needle index -> the rules it triggers there.
+        self.rules_of = {klass: [tuple(r for r in group if rules.applies(r, klass)) for group in rules_of]
+                         for klass in FileClass}
+
+    def find(self, path: str, text: str) -> list[SecretSpan]:
+        data = text.encode("utf-8", "surrogatepass")
+        hits = self.prefilter.scan(data)
+        if not hits:
+            return []
+        rules_of = self.rules_of[file_class(path)]
+        # Group hits by line, counting lines incrementally (hits come in offset order).
+        by_line: dict[int, tuple[int, list[tuple[Rule, int]]]] = {}  # line -> (byte start, [(rule, byte end)])
+        line_index, position, line_start = 0, 0, 0
+        for needle, end in hits:
+            triggered = rules_of[needle]
+            if not triggered:
+                continue
+            if end > position:
+                newlines = data.count(b"\n", position, end)
+                if newlines:
+                    line_index += newlines
+                    line_start = data.rfind(b"\n", 0, end) + 1
+                position = end
+            entry = by_line.get(line_index)
+            if entry is None:
+                entry = by_line[line_index] = (line_start, [])
+            entry[1].extend((rule, end) for rule in triggered)
+        lines: list[str] | None = None
+        found: list[tuple[int, SecretSpan]] = []
+        for index, (start, rule_hits) in by_line.items():
+            stop = data.find(b"\n", start)
+            raw = data[start:stop if stop != -1 else len(data)]
+            line = raw.decode("utf-8", "surrogatepass")
+            ascii_line = len(raw) == len(line)
+            windows: dict[str, list[int]] = {}
+            for rule, end in rule_hits:
+                column = end - start if ascii_line else len(raw[:end - start].decode("utf-8", "surrogatepass"))
+                windows.setdefault(rule.id, []).append(column)
+            for rule_id, columns in windows.items():
+                rule = self.by_id[rule_id]
+                order = self.order[rule_id]
+                if rule.kind == "pem":
+                    if lines is None:
+                        lines = text.split("\n")
+                    found.extend((order, span) for span in _pem_spans(rule, lines, index))
+                elif rule.kind == "assignment":
+                    found.extend((order, span) for span in _assignment_spans(rule, line, index, columns))
+                else:
+                    found.extend((order, span) for span in _line_spans(rule, line, index, columns))
+        return _resolve(found)
 
 
-# Everything an enabled plugin could match, as separate literal-led patterns: one big
-# alternation scans at ~5 MB/s, these together at ~50 MB/s.  A line none of them
-# matches cannot produce a finding, so the plugins (~80 us/line) never see it.
-_PREFILTERS: tuple[_Prefilter, ...] = (
-    _pf(rb"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}", _AWS, b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"),
-    _pf(rb"aws", _AWS, view="lower"),
-    _pf(rb"PRIVATE KEY|PuTTY-User-Key-File", None, b"PRIVATE KEY", b"PuTTY-User-Key-File"),
-    _pf(rb"gh[pousr]_", _GITHUB, b"gh"),
-    _pf(rb"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941", _GITLAB,
-        *(b"gl%s-" % kind for kind in (b"pat", b"dt", b"ft", b"soat", b"rt", b"cbt", b"imt", b"ptt", b"agent", b"oas")),
-        b"GR1348941"),
-    _pf(rb"xox[aboprs]-|hooks\.slack\.com", _SLACK, b"xox", b"hooks.slack.com", view="lower"),
-    _pf(rb"[rs]k_live_", _STRIPE, b"k_live_"),
-    _pf(rb"T3BlbkFJ", _OPENAI, b"T3BlbkFJ"),
-    _pf(rb"eyJ", _JWT, b"eyJ"),
-    _pf(rb"://[^\s/@]+:[^\s/@]*@", _BASIC_AUTH, b"://"),
-    _pf(rb"pypi-Ag", _PYPI, b"pypi-Ag"),
-    _pf(rb"_authToken", _NPM, b"_authToken"),
-    _pf(rb"SG\.", _SENDGRID, b"SG."),
-    # detect_secrets.plugins.keyword.DENYLIST, split so each pattern starts with a
-    # literal (a test checks they agree).
-    _pf(rb"passw(?:or)?d", _KEYWORD, view="lower"),
-    _pf(rb"pwd", _KEYWORD, b"pwd", view="lower"),
-    _pf(rb"secret", _KEYWORD, view="lower"),
-    _pf(rb"contrase", _KEYWORD, b"contrase", view="lower"),
-    _pf(rb"yek_?(?:ipa|htua|ecivres|tnuocca|bd|esabatad|virp|etavirp|tneilc)", _KEYWORD, view="reversed"),
-    _pf(rb"ssap_?(?:bd|esabatad|yek)", _KEYWORD, view="reversed"),
-    # Two literal-led patterns scan ~5x faster than one starting with ['"].
-    _pf(rb'"[A-Za-z0-9+/\\_=-]{%d,}"' % ENTROPY_MIN_LENGTH, _ENTROPY, b'"'),
-    _pf(rb"'[A-Za-z0-9+/\\_=-]{%d,}'" % ENTROPY_MIN_LENGTH, _ENTROPY, b"'"),
+def _merged_windows(columns: list[int], size: int) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for column in sorted(columns):
+        low, high = max(0, column - _WINDOW_BEFORE), min(size, column + _WINDOW_AFTER)
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], high))
+        else:
+            windows.append((low, high))
+    return windows
+
+
+def _line_spans(rule: Rule, line: str, index: int, columns: list[int]) -> Iterator[SecretSpan]:
+    line = line.rstrip("\r")
+    seen: set[tuple[int, int]] = set()
+    for low, high in _merged_windows(columns, len(line)):
+        for match in rule.pattern.finditer(line, low, high):
+            if match.end() == high < len(line):  # cut by the window: take the whole match
+                match = rule.pattern.match(line, match.start()) or match
+            span = rule.secret_span(match)
+            if span not in seen:
+                seen.add(span)
+                if _accept(rule, line[span[0]:span[1]], match):
+                    yield SecretSpan(index, span[0], span[1], rule.type)
+
+
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_BEFORE_OPERATOR = frozenset(" \t\"'`\\]=:?|>")
+
+
+def _assignment_spans(rule: Rule, line: str, index: int, columns: list[int]) -> Iterator[SecretSpan]:
+    """Each hit ends just after an operator; the name is the token before it."""
+    line = line.rstrip("\r")
+    done: set[int] = set()
+    for column in columns:
+        end = min(column, len(line))
+        while end > 0 and line[end - 1] in _BEFORE_OPERATOR:
+            end -= 1
+        if end in done:
+            continue
+        done.add(end)
+        start = end
+        while start > 0 and line[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start == end:
+            continue
+        match = rule.pattern.match(line, end)
+        if match is None:
+            continue
+        span = rule.secret_span(match)
+        if _accept(rule, line[span[0]:span[1]], match, name=line[start:end]):
+            yield SecretSpan(index, span[0], span[1], rule.type)
+
+
+def _accept(rule: Rule, value: str, match: re.Match[str], name: str | None = None) -> bool:
+    if not value or len(value) < rule.min_length:
+        return False
+    if rule.min_entropy and _entropy(value) < _entropy_needed(rule.min_entropy, value):
+        return False
+    if rule.validate == "private-key-base64" and not _is_base64_private_key(value):
+        return False
+    return not (rule.generic and _not_a_secret(value, match, name))
+
+
+def _pem_spans(rule: Rule, lines: list[str], index: int) -> list[SecretSpan]:
+    """The body of a private key block that begins on line `index`: one span per line."""
+    line = lines[index]
+    begin = rule.pattern.search(line)
+    if begin is None:
+        return []
+    rest = line[begin.end():]
+    end = _PEM_END.search(rest)
+    if end is not None:  # the whole key on one line, e.g. with literal "\n" in a JSON string
+        runs = list(_BASE64_RUN.finditer(rest, 0, end.start()))
+        if not runs:
+            return []
+        return [SecretSpan(index, begin.end() + runs[0].start(), begin.end() + runs[-1].end(), rule.type)]
+    spans: list[SecretSpan] = []
+    head = list(_BASE64_RUN.finditer(rest))
+    if head:
+        spans.append(SecretSpan(index, begin.end() + head[0].start(), begin.end() + head[-1].end(), rule.type))
+    for inner in range(index + 1, min(len(lines), index + 1 + _PEM_MAX_LINES)):
+        body = lines[inner].rstrip("\r")
+        end = _PEM_END.search(body)
+        segment = body[:end.start()] if end else body
+        core = _PEM_LINE_JUNK.sub("", segment)
+        if core and not _PEM_HEADER_LINE.match(core):
+            runs = list(_BASE64_RUN.finditer(segment))
+            if not runs or not re.fullmatch(r"[A-Za-z0-9+/=]+(?:\\n)?", core.replace("\\n", "")):
+                return []  # not a key body: a mention of the header in code or docs
+            spans.append(SecretSpan(inner, runs[0].start(), runs[-1].end(), rule.type))
+        if end is not None:
+            return spans
+    return []  # no END line: a mention of a key, not a key
+
+
+def _resolve(found: list[tuple[int, SecretSpan]]) -> list[SecretSpan]:
+    """Non-overlapping spans in text order; where spans overlap the earlier rule wins."""
+    chosen: list[SecretSpan] = []
+    taken: dict[int, list[tuple[int, int]]] = {}
+    for _order, span in sorted(found, key=lambda item: (item[0], item[1].line, item[1].start)):
+        ranges = taken.setdefault(span.line, [])
+        if any(span.start < end and start < span.end for start, end in ranges):
+            continue
+        ranges.append((span.start, span.end))
+        chosen.append(span)
+    return sorted(chosen, key=lambda s: (s.line, s.start))
+
+
+# -- value checks ------------------------------------------------------------------------
+
+_PLACEHOLDER_WORDS = frozenset(
+    """secret secrets password passwd passphrase pass pwd pw token tokens key apikey api_key changeme change_me
+    changeit example sample dummy test testing fake none null nil true false undefined empty default todo fixme
+    redacted hidden masked placeholder value string str your_password mypassword my_password foobar foo bar baz
+    admin root user username letmein qwerty asdf""".split()
 )
-_BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
-_END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
-_MAX_KEY_LINES = 200
+# Words that make a value a stand-in, also spelled with digits for letters (s3cr3t, p@ssw0rd).
+_PLACEHOLDER_SYNTAX = ("xxxx", "****", "...", "<", ">", "${", "{{", "}}", "{}", "$(", "os.environ",
+                       "process.env", "getenv", "env(", "env[", "env.")
+_FORMAT_SPEC = re.compile(r"%\(\w+\)[sdr]|%[sd](?:$|[\s@:/,.])|\{\w*(?:![rsa])?(?::[^}]*)?\}")
+_PLACEHOLDER_PARTS = (
+    "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-",
+    "yourpass", "yoursecret", "yourtoken", "redacted", "dummy", "insert", "replace_", "replace-", "fill_in",
+    "fillme", "not_a_", "not-a-", "notasecret", "fake", "bogus", "sample", "test", "secret", "sekrit", "passw",
+    "private", "qwerty", "letmein", "abc123", "123456",
+)
+_LEET = str.maketrans("013457@$!", "oieastasi")
+_WORD_SALAD = re.compile(r"(?:foo|bar|baz|qux|pass|word|user|name|admin|root|test|secret|key|token|pwd|pw|my|the|"
+                         r"some|new|old|other|wrong|bad|good|valid|invalid|[0-9])+")
+_LETTERS = re.compile(r"[^\W\d]+(?:[_-][^\W\d]+)*")
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_ATTRIBUTE = re.compile(r"[A-Za-z_$]+(?:(?:\.|::|->)[A-Za-z_$]+)+(?:\(.*|\[.*)?")
+_WINDOWS_VAR = re.compile(r"%\w+%")
+_CALL = re.compile(r"[A-Za-z_$][\w$.]*\(")
+_FILE_NAME = re.compile(r"[\w.-]+\.(?:txt|json|pem|key|crt|cer|yaml|yml|env|cfg|conf|ini|toml|py|js|ts|html|log|"
+                        r"db|sqlite3?|csv|xml|md|rst|sh|p12|pfx|jks|gpg|asc|pub)")
+_PATH = re.compile(r"[\w.@~-]*(?:/[\w.@-]*)+")
+_NUMBER = re.compile(r"[+-]?[\d_.,:]+[a-z]{0,2}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_PASSWORD_HASH = re.compile(r"(?:pbkdf2_sha\d+|argon2\w*|bcrypt\w*|sha1|md5|crypt|scrypt|unsalted_\w+)\$")
+_SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zyxwvutsrqponmlkjihgfedcba")
+_NOT_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:names?|fields?|labels?|prompts?|messages?|msg|texts?|help|types?|kinds?|files?|filenames?|"
+    r"paths?|urls?|uris?|endpoints?|dirs?|length|len|size|count|min|max|formats?|patterns?|regex|templates?|"
+    r"class(?:es)?|modes?|policy|policies|headers?|params?|ids?|hash(?:es|ers?)?|validators?|backends?|methods?|"
+    r"views?|forms?|required|reset|confirm(?:ation)?|changed?|expiry|expires?|timeout|ttl|age|algorithms?|"
+    r"generators?|lifetime|limit|prefix|suffix|style|version|enabled?|disabled|query|column|env|var|vars|"
+    r"variable|schemes?|location|provider|handler|loader|ref|source|storage|store|cache|strategy|input|"
+    r"placeholder|description|hint|widget|serializer|encoder|decoder|parser|list|set|map|dict|keys|"
+    r"fmt|re|lookup|attr|attribute|property|option|options|flags?|settings?|config|hasher|"
+    r"exception|error|errors|invalid|missing|valid|expired|mismatch|ui|css|xpath|selector|icon|color|colour|"
+    r"bytes|bits|rounds|iterations|user|username|login|email|account|owner|author|startswith|endswith|"
+    r"contains|icontains|exact|iexact|isnull|in|gt|gte|lt|lte|regex|count|sent|used|at|on|by|date|time)$"
+    r"|(?:^|_)(?:test|tests|example|examples|dummy|fake|mock|sample|fixture|bad|wrong|invalid|is|has|get|set|"
+    r"check|validate|verify|make|create|generate|use|show|hide|toggle|no|not|without|old|unusable)(?:_|$)",
+    re.IGNORECASE,
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_KEY_NAME = re.compile(r"password|passwd|passphrase|secret|token|apikey|accesskey|privatekey|signingkey|clientkey|"
+                       r"keydata|credential|masterkey|encryptionkey|authkey|sessionkey|hmackey|appkey|"
+                       r"secretkey|licensekey|(?:^|_)(?:pass|pwd|pw|auth|key)(?:_|$)")
+
+
+def _not_a_secret(value: str, match: re.Match[str], name: str | None = None) -> bool:
+    """True when a generic rule's value is a placeholder, identifier, path, call or the key's own name."""
+    groups = match.re.groupindex
+    if name is None and "name" in groups:
+        name = match.group("name")
+    user = match.group("user") if "user" in groups else None
+    if name is not None and not _is_secret_name(name):
+        return True
+    low = value.lower()
+    if len(value) < 4 or low in _PLACEHOLDER_WORDS:
+        return True
+    folded = low.translate(_LEET)
+    if any(part in low for part in _PLACEHOLDER_SYNTAX) or _FORMAT_SPEC.search(value):
+        return True
+    if any(part in low or part in folded for part in _PLACEHOLDER_PARTS):
+        return True
+    quoted = "q" in groups and bool(match.group("q"))
+    if value[0] in "${<" or (not quoted and value[0] in "@[(:#") or _WINDOWS_VAR.fullmatch(value):
+        return True  # $VAR, ${VAR}, %VAR%, <your key>, @ref, a comment, an expression
+    if value[0] in "&*!" and _LETTERS.fullmatch(value[1:]):
+        return True  # YAML anchors, aliases and tags
+    if _LETTERS.fullmatch(value) and not _random_letters(value) and not _passphrase(value):
+        return True  # a word or an identifier, not a credential
+    if _CONSTANT.fullmatch(value) or _ATTRIBUTE.fullmatch(value) or _CALL.match(value):
+        return True  # a word or an identifier, not a credential
+    if _NUMBER.fullmatch(value) or _FILE_NAME.fullmatch(low) or _UUID.fullmatch(value) or _PASSWORD_HASH.match(low):
+        return True
+    if "://" in value or (_PATH.fullmatch(value) and _entropy(value) < 4.3):
+        return True  # a URL or a path
+    if " " in value.strip():
+        return True  # prose: "Enter your password"
+    alnum = re.sub(r"[^a-z0-9]", "", low)
+    if len(set(low)) <= 3 or _WORD_SALAD.fullmatch(alnum or "x") is not None:
+        return True
+    if any(low[i:i + 6] in sequence for sequence in _SEQUENCES for i in range(len(low) - 5)):
+        return True  # abcdefgh, 1234567
+    if user is not None and value == user:
+        return True
+    if name is not None:
+        bare = re.sub(r"[^a-z0-9]", "", name.lower())
+        if alnum and (alnum in bare or bare in alnum):
+            return True  # password1_field_name = "password1"
+    return False
+
+
+def _random_letters(value: str) -> bool:
+    """Letters only, but random rather than words: case changes far more often than camelCase does."""
+    if len(value) < 16 or not value.isalpha():
+        return False
+    bumps = sum(1 for a, b in zip(value, value[1:], strict=False) if a.islower() and b.isupper())
+    return bumps >= len(value) / 5 and _entropy(value) >= 3.8
+
+
+def _passphrase(value: str) -> bool:
+    """correct-horse-battery-staple: three or more words joined by hyphens."""
+    return len(value) >= 15 and value.count("-") >= 2 and "_" not in value
+
+
+def _is_secret_name(name: str) -> bool:
+    """Does an assignment's name say it holds a credential (not a file, a field name, a length…)?"""
+    words = re.sub(r"[.-]+", "_", _CAMEL.sub("_", name)).lower().strip("_")
+    words = re.sub(r"_+", "_", words)
+    if _NOT_SECRET_NAME.search(words):
+        return False
+    return _KEY_NAME.search(words) is not None or _KEY_NAME.search(words.replace("_", "")) is not None
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    total = len(value)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+def _entropy_needed(minimum: float, value: str) -> float:
+    """Hex has 4 bits per character at most, base64 6: the threshold scales with the alphabet."""
+    if re.fullmatch(r"[0-9a-fA-F]+", value):
+        return minimum * 4 / 6 + 0.5
+    return minimum
+
+
+def _is_base64_private_key(value: str) -> bool:
+    try:
+        decoded = base64.b64decode(value[: len(value) - len(value) % 4] or value, validate=False)
+    except (binascii.Error, ValueError):
+        return False
+    return b"PRIVATE KEY" in decoded
+
+
+# -- public API -----------------------------------------------------------------------------
+
+
+@cache
+def _scanner() -> _Scanner:
+    return _Scanner(load_rules())
+
+
+def rules_version() -> str:
+    return load_rules().version
+
+
+def engine() -> str:
+    """Which keyword engine runs here: "hyperscan" or "python"."""
+    return _scanner().prefilter.engine
+
+
+def verdict_key(digest: str, path: str) -> str:
+    """What a scan verdict depends on: the content, and the one thing about the path the rules read."""
+    return f"{digest}:{file_class(path).value}"
+
+
+def find_secrets(path: str, text: str) -> list[SecretSpan]:
+    """The secrets in `text` (the contents of `path`), as non-overlapping spans in text order."""
+    return _scanner().find(path, text)
 
 
 def redact_text(path: str, text: str) -> Redaction:
     """Replace every secret in ``text`` (the contents of ``path``) with a marker."""
-    candidates = _candidate_lines(text)
-    if not candidates:
-        return Redaction(text=text)
-    # Split on "\n" only: the line numbers must agree with git, editors and diffs.
-    lines = text.split("\n")
-    key_lines = _private_key_body_lines(lines, (i for i, plugins in candidates.items() if None in plugins))
-    keyword_groups = REGEX_BY_FILETYPE.get(determine_file_type(path), QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
-    scan_entropy = not heuristic.is_lock_file(path)
-
-    findings: list[SecretFinding] = []
-    ordered: list[tuple[str, str]] = []  # (type, value) in marker order
-    for index in sorted(candidates | key_lines.keys()):
-        line = lines[index]
-        if index in key_lines:
-            body, ending = _split_ending(line)
-            if body.strip():
-                ordered.append((_PRIVATE_KEY.secret_type, body))
-                lines[index] = marker(_PRIVATE_KEY.secret_type) + ending
-            begin = key_lines[index]
-            if begin is not None:
-                findings.append(SecretFinding(path, begin + 1, _PRIVATE_KEY.secret_type))
-            continue
-        spans = _find_spans(line.rstrip("\r"), candidates[index], keyword_groups, scan_entropy)
-        if not spans:
-            continue
-        pieces: list[str] = []
-        position = 0
-        for start, end, secret_type in spans:
-            pieces.append(line[position:start])
-            pieces.append(marker(secret_type))
-            ordered.append((secret_type, line[start:end]))
-            findings.append(SecretFinding(path, index + 1, secret_type))
-            position = end
-        pieces.append(line[position:])
-        lines[index] = "".join(pieces)
-
-    if not findings:
-        return Redaction(text=text)
-    values: dict[str, list[str]] = defaultdict(list)
-    for secret_type, value in ordered:
-        values[secret_type].append(value)
-    return Redaction(
-        text="\n".join(lines),
-        findings=tuple(findings),
-        secret_values=MappingProxyType({k: tuple(v) for k, v in values.items()}),
-    )
+    return apply_spans(path, text, find_secrets(path, text))
 
 
-def _candidate_lines(text: str) -> dict[int, set[str | None]]:
-    """0-based line index -> secret types of the plugins whose prefilter matched there.
-
-    Works on UTF-8 bytes: bytes.lower() is ASCII-only and runs at GB/s, and b"\n"
-    counts give the same line numbers as the text.
-    """
-    data = text.encode("utf-8", "surrogatepass")
-    lowered = data.lower()
-    views = {"raw": data, "lower": lowered, "reversed": lowered[::-1]}
-    last = len(data) - 1
-    hits: list[tuple[int, str | None]] = []
-    for prefilter in _PREFILTERS:
-        view = views[prefilter.view]
-        if prefilter.needles and not any(needle in view for needle in prefilter.needles):
-            continue
-        name = prefilter.plugin.secret_type if prefilter.plugin else None
-        if prefilter.view == "reversed":
-            hits.extend((last - m.start(), name) for m in prefilter.pattern.finditer(view))
-        else:
-            hits.extend((m.start(), name) for m in prefilter.pattern.finditer(view))
-    found: dict[int, set[str | None]] = {}
-    position = 0
-    index = 0
-    for start, plugin in sorted(hits, key=lambda hit: hit[0]):
-        index += data.count(b"\n", position, start)
-        position = start
-        found.setdefault(index, set()).add(plugin)
-    return found
+def group_of(secret_type: str) -> str:
+    return load_rules().group_of(secret_type)
 
 
-def _private_key_body_lines(lines: list[str], candidates: Iterable[int]) -> dict[int, int | None]:
-    """Body lines of private key blocks; the first of each maps to its BEGIN line."""
-    body: dict[int, int | None] = {}
-    for index in sorted(candidates):
-        if index >= len(lines) or index in body or not _BEGIN_KEY.search(lines[index]):
-            continue
-        block: dict[int, int | None] = {}
-        for inner in range(index + 1, min(len(lines), index + 1 + _MAX_KEY_LINES)):
-            if _END_KEY.search(lines[inner]):
-                break
-            block[inner] = None if block else index
-        else:
-            continue  # no END line: a mention of a key, not a key
-        body.update(block)
-    return body
 
-
-def _find_spans(
-    line: str,
-    secret_types: set[str | None],
-    keyword_groups: dict[re.Pattern[str], int],
-    scan_entropy: bool,
-) -> list[tuple[int, int, str]]:
-    """Non-overlapping (start, end, type) spans of secrets on one line, left to right."""
-    hits: list[tuple[str, BasePlugin]] = []
-    for secret_type in secret_types:
-        if secret_type is None:
-            continue
-        plugin = _PLUGINS[secret_type]
-        if plugin is _KEYWORD:
-            values = _KEYWORD.analyze_string(line, denylist_regex_to_group=keyword_groups)
-        elif plugin is _ENTROPY:
-            if not scan_entropy:
-                continue
-            values = (
-                value
-                for value in _ENTROPY.analyze_string(line)
-                if len(value) >= ENTROPY_MIN_LENGTH and _ENTROPY.calculate_shannon_entropy(value) > ENTROPY_LIMIT
-            )
-        else:
-            values = plugin.analyze_string(line)
-        hits.extend((value, plugin) for value in values)
-
-    spans: list[tuple[int, int, str]] = []
-    for value, plugin in hits:
-        if not value or _is_false_positive(value, line, plugin):
-            continue
-        start = line.find(value)
-        while start != -1:
-            spans.append((start, start + len(value), plugin.secret_type))
-            start = line.find(value, start + len(value))
-    return _merge_spans(spans)
-
-
-def _is_false_positive(value: str, line: str, plugin: BasePlugin) -> bool:
-    if isinstance(plugin, RegexBasedDetector):
-        return False
-    return (
-        heuristic.is_templated_secret(value)
-        or heuristic.is_prefixed_with_dollar_sign(value)
-        or heuristic.is_indirect_reference(line)
-        or heuristic.is_sequential_string(value)
-        or heuristic.is_potential_uuid(value)
-        or heuristic.is_likely_id_string(value, line, plugin)
-        or heuristic.is_not_alphanumeric_string(value)
-    )
-
-
-def _merge_spans(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping spans become one, typed by the most specific plugin among them."""
-    merged: list[tuple[int, int, str]] = []
-    for start, end, secret_type in sorted(spans):
-        if merged and start < merged[-1][1]:
-            m_start, m_end, m_type = merged[-1]
-            best = m_type if _PRIORITY.get(m_type, 0) <= _PRIORITY.get(secret_type, 0) else secret_type
-            merged[-1] = (m_start, max(m_end, end), best)
-        else:
-            merged.append((start, end, secret_type))
-    return merged
-
-
-def _split_ending(line: str) -> tuple[str, str]:
-    body = line.rstrip("\r")
-    return body, line[len(body):]
-
-
-def scan_many(items: list[tuple[str, str]]) -> list[tuple[str, tuple[SecretFinding, ...]] | bool]:
-    """Verdicts for (path, text) pairs: True when clean, else (redacted text, findings).
-
-    The unit of work of a helper process, so it lives in this light module: the helper
-    imports only the scanner, not the whole pipeline.
-    """
-    out: list[tuple[str, tuple[SecretFinding, ...]] | bool] = []
-    for path, text in items:
-        red = redact_text(path, text)
-        out.append((red.text, red.findings) if red.redacted else True)
-    return out
-
-
-def warm_up() -> bool:
-    """Run in a helper process before its real work, so its imports overlap the caller's walk."""
-    return bool(_PREFILTERS)
