@@ -53,7 +53,8 @@ def redact_pr_text(label: str, text: str, known: Mapping[str, str] | None = None
 
     def _value(match: re.Match[str]) -> str:
         value = match.group("value")
-        if MARKER_RE.search(value) or _NOT_A_VALUE.match(value):
+        already = MARKER_RE.match(match.string, match.start("value"))  # the scanner's marker, cut at its space
+        if already or MARKER_RE.search(value) or _NOT_A_VALUE.match(value):
             return match.group(0)
         return match.group("key") + match.group("sep") + match.group("quote") + marker(KEYWORD_TYPE)
 
