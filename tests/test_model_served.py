@@ -38,3 +38,8 @@ def test_a_reply_that_is_not_a_model_list_is_refused(data: object) -> None:
 
 def test_ids_are_deduplicated_and_blank_ones_dropped() -> None:
     assert model_ids([{"id": "b"}, {"id": "A"}, {"id": ""}, {"id": None}, {"id": "b"}]) == ["A", "b"]
+
+
+def test_ids_sort_numbers_as_numbers() -> None:
+    ids = [{"id": i} for i in ("model-10", "model-2", "Model-1", "gpt-4.1", "gpt-4o")]
+    assert model_ids(ids) == ["gpt-4.1", "gpt-4o", "Model-1", "model-2", "model-10"]

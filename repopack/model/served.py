@@ -7,6 +7,7 @@ no retries (a picker should answer quickly or say why not), the key never in a m
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,12 @@ def model_ids(data: Any) -> list[str]:
     if not isinstance(data, Iterable) or isinstance(data, str | bytes | dict):
         raise ValueError("not a model list")
     ids = {getattr(m, "id", None) if not isinstance(m, dict) else m.get("id") for m in data}
-    return sorted((i for i in ids if isinstance(i, str) and i.strip()), key=str.lower)
+    return sorted((i for i in ids if isinstance(i, str) and i.strip()), key=_natural)
+
+
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    """model-2 before model-10; case does not matter."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name.lower()) if part]
 
 
 def known_info(name: str) -> ModelInfo | None:

@@ -30,7 +30,7 @@ from ..threads import in_daemon_thread
 if TYPE_CHECKING:
     from repopack.model.served import ServedModel
 
-DEFAULT_ENDPOINT_HINT = "https://api.openai.com/v1 (the default)"
+DEFAULT_ENDPOINT_HINT = "https://api.openai.com/v1 (the default); Enter lists its models"
 TYPED = "\0typed"  # row key of the "use the name as typed" row
 
 
@@ -76,7 +76,7 @@ class ModelPicker(ModalScreen[ModelChoice | None]):
             with Horizontal(classes="field"):
                 yield Label("Endpoint", classes="field-label")
                 yield Input(self.endpoint, placeholder=DEFAULT_ENDPOINT_HINT, id="endpoint", compact=True)
-            with Horizontal(classes="field"):
+            with Horizontal(classes="field", id="model-field"):
                 yield Label("Model", classes="field-label")
                 yield Input("", placeholder=f"filter, or type any name (now {self.current})", id="model",
                             compact=True)
@@ -84,8 +84,7 @@ class ModelPicker(ModalScreen[ModelChoice | None]):
             table.can_focus = False  # typing goes to the filter; ↑/↓ move the highlight from there
             yield table
             yield Static("", id="status")
-            yield Label("Enter picks the highlighted row · ↑↓ move · Tab: endpoint (Enter there lists its "
-                        "models) · Esc cancels", id="hint")
+            yield Label("Enter picks · ↑↓ move · Tab: endpoint · Esc cancels", id="hint")
 
     def on_mount(self) -> None:
         self._fill()
