@@ -204,3 +204,12 @@ def test_a_6000_path_tree_does_not_eat_an_8k_pack() -> None:
     tree = packed.text[packed.text.index("<directory_structure>"):packed.text.index("</directory_structure>")]
     assert TOK.count(tree) < 8000 // 4
     assert re.search(r"^\.\.\. \d+ more files not listed \(budget\)$", tree, re.M)
+
+
+def test_map_redacts_secrets_in_signatures(make_repo) -> None:
+    key = "AKIAIOSFODNN7EXAMPLE"
+    root = make_repo({"cloud.py": f'def connect(key_id="{key}", region="eu"):\n    return key_id, region\n'})
+    result = run_cli("map", str(root))
+    assert result.returncode == 0, result.stderr
+    assert "def connect(" in result.stdout
+    assert key not in result.stdout
