@@ -213,3 +213,13 @@ def test_map_redacts_secrets_in_signatures(make_repo) -> None:
     assert result.returncode == 0, result.stderr
     assert "def connect(" in result.stdout
     assert key not in result.stdout
+
+
+def test_markdown_and_plain_label_focused_files(make_repo, tmp_path) -> None:
+    root = make_repo({"acct/books.py": big_module(60), "acct/other.py": "def other():\n    return 1\n"})
+    for fmt, label in (("markdown", "### acct/books.py (focused)"), ("plain", "File: acct/books.py (focused)")):
+        out = tmp_path / f"p.{fmt}"
+        result = run_cli("pack", str(root), "--format", fmt, "--budget", "2500", "--encoding", "cl100k_base",
+                         "-q", "quota_voucher_46 is wrong", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert label in out.read_text(encoding="utf-8")

@@ -152,10 +152,10 @@ def block_wrapper(block: FileBlock, fmt: Format) -> tuple[str, str]:
                 "</file>\n")
     if fmt == "markdown":
         fence = _fence(block.body)
-        label = " (skeleton)" if block.mode == Mode.SKELETON else ""
+        label = f" ({block.mode})" if block.mode in (Mode.SKELETON, Mode.FOCUSED) else ""
         return f"### {block.path}{label}\n\n{fence}{fence_name(block.language)}\n", f"{fence}\n\n"
     sep = _separator(block.body)
-    label = " (skeleton)" if block.mode == Mode.SKELETON else ""
+    label = f" ({block.mode})" if block.mode in (Mode.SKELETON, Mode.FOCUSED) else ""
     return f"{sep}\nFile: {block.path}{label}\n{sep}\n", f"{sep}\n\n"  # the body ends at its own separator
 
 
