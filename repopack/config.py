@@ -273,12 +273,13 @@ def load_settings(root: Path | None, flags: dict[str, Any] | None = None, *,
     return settings
 
 
-def parse_budget(value: str | None, model: str | None = None, window: int | None = None) -> int | None:
+def parse_budget(value: str | None, model: str | None = None, window: int | None = None,
+                 flag: str = "--budget") -> int | None:
     """'20000', '20k', '1.5m' -> tokens; 'auto' -> the model's measured effective context (else its window)."""
     if value is None:
         return None
     text = value.strip().lower().replace("_", "").replace(",", "")
-    if text == "auto":
+    if text == "auto" and flag == "--budget":
         from repopack.model.effective import auto_budget
 
         return auto_budget(model, window=window).tokens
@@ -290,7 +291,7 @@ def parse_budget(value: str | None, model: str | None = None, window: int | None
     try:
         tokens = int(float(text) * mult)
     except ValueError:
-        raise UsageError(f"--budget takes a number of tokens like 20000 or 32k, got {value!r}") from None
+        raise UsageError(f"{flag} takes a number of tokens like 20000 or 32k, got {value!r}") from None
     if tokens <= 0:
-        raise UsageError(f"--budget must be positive, got {value!r}")
+        raise UsageError(f"{flag} must be positive, got {value!r}")
     return tokens

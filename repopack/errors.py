@@ -98,3 +98,21 @@ class ReviewError(RepopackError):
     """GitHub API or review set-up failure."""
 
     exit_code = 13
+
+
+class RemoteError(RepoError):
+    """A remote repository could not be fetched: unknown or unreachable host, no repository there."""
+
+    exit_code = 15
+
+
+class RemoteRefError(RemoteError):
+    """The branch, tag or commit given with --ref (or @REF) does not exist in the remote repository."""
+
+    exit_code = 16
+
+
+class RemoteAuthError(RemoteError):
+    """The remote refused access: missing or wrong credentials (GITHUB_TOKEN, git credentials, ssh keys)."""
+
+    exit_code = 17

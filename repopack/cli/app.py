@@ -18,7 +18,7 @@ from repopack.util.env import env
 from repopack.util.fmt import error_line
 
 COMMAND_MODULES = ("pack", "rank", "map", "ask", "undo", "models", "eval", "chat", "review", "explain_tests",
-                   "cache", "scan")
+                   "cache", "scan", "tokens", "mcp")
 # command name -> module under repopack.cli
 COMMANDS = {name.replace("_", "-"): name for name in COMMAND_MODULES}
 

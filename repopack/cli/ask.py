@@ -28,6 +28,7 @@ from repopack.cli.options import (
     max_cost_option,
     model_option,
     recording_options,
+    ref_option,
 )
 from repopack.config import parse_budget
 from repopack.errors import ApplyError, NoModelConfiguredError, UsageError
@@ -97,11 +98,12 @@ def stdout_console() -> Console:
 @recording_options
 @images_options
 @click.option("--explain", is_flag=True, help="Print why each file and image is in the context, or left out.")
+@ref_option
 def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...], model: str | None,
                 base_url: str | None, api_key: str | None, window: int | None, timeout: float | None,
                 dry_run: bool, apply_edits: bool, allow_unpacked: bool, max_cost: float | None, as_json: bool,
                 no_redact: bool, prompts: str | None, record: str | None, replay: str | None, images: str | None,
-                max_images: int | None, explain: bool) -> None:
+                max_images: int | None, explain: bool, ref: str | None) -> None:
     """Ask a model QUESTION about the repository at PATH (default .), with the best context packed in."""
     from repopack.chat.session import Session
     from repopack.model.client import ClientConfig
@@ -109,6 +111,12 @@ def ask_command(args: tuple[str, ...], budget: str | None, focus: tuple[str, ...
     path, question = split_args(args)
     if dry_run and apply_edits:
         raise UsageError("--dry-run sends nothing, so there is nothing to --apply")
+    from repopack.cli.common import open_source
+    from repopack.packing.remote import is_remote
+
+    if apply_edits and is_remote(path):
+        raise UsageError("--apply edits files: it needs a local repository, not a remote one")
+    path = open_source(path, ref, stderr_console())
     flags = {"budget": parse_budget(budget, model, window), "model": model, "base_url": base_url, "window": window,
              "timeout": timeout, "max_cost": max_cost, "prompts": prompts, "redact": False if no_redact else None,
              "images": images, "max_images": max_images}

@@ -9,7 +9,14 @@ from contextlib import contextmanager
 import click
 
 from repopack.cli.app import cli
-from repopack.cli.options import base_url_option, budget_option, images_options, model_option, recording_options
+from repopack.cli.options import (
+    base_url_option,
+    budget_option,
+    images_options,
+    model_option,
+    recording_options,
+    ref_option,
+)
 from repopack.config import parse_budget
 
 
@@ -21,11 +28,16 @@ from repopack.config import parse_budget
 @click.option("--resume", is_flag=True, help="Continue the last saved conversation about this repository.")
 @recording_options
 @images_options
+@ref_option
 def chat_command(path: str, model: str | None, base_url: str | None, budget: str | None, resume: bool,
-                 record: str | None, replay: str | None, images: str | None, max_images: int | None) -> None:
-    """Talk to a model about the repository at PATH in a terminal UI."""
+                 record: str | None, replay: str | None, images: str | None, max_images: int | None,
+                 ref: str | None) -> None:
+    """Talk to a model about the repository at PATH (a directory or a git URL) in a terminal UI."""
+    from repopack.cli.common import open_source, stderr_console
     from repopack.model.recording import RECORD_ENV, REPLAY_ENV, Recording
     from repopack.tui.factory import create_app
+
+    path = open_source(path, ref, stderr_console())
 
     Recording.resolve(record, replay)  # a bad pair or a missing --replay directory fails before the UI starts
     app = create_app(path, model=model, base_url=base_url, budget=parse_budget(budget, model), resume=resume,

@@ -94,3 +94,15 @@ def read_query(query: str | None, query_file: str | None) -> str | None:
         return Path(query_file).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read --query-file {query_file}: {exc.strerror or exc}") from None
+
+
+def open_source(path: str, ref: str | None = None, console: Console | None = None, depth: int = 1) -> str:
+    """PATH as given, or for a remote repository (URL, github:OWNER/REPO) its cached checkout."""
+    from repopack.packing.remote import resolve_source
+
+    root, checkout = resolve_source(path, ref, depth=depth)
+    if checkout is not None and console is not None:
+        how = "fetched" if checkout.fetched else "cached, nothing fetched"
+        console.print(f"Remote {checkout.spec.display} at {checkout.commit[:12]} ({how})", markup=False,
+                      highlight=False)
+    return str(root)

@@ -62,3 +62,5 @@ recording_options = _compose(
                  help="Answer every model request from the recordings in DIR; nothing is sent "
                       "(default: REPOPACK_REPLAY)."),
 )
+ref_option = click.option(
+    "--ref", help="Branch, tag or commit of a remote PATH (a git URL or github:OWNER/REPO; default: its HEAD).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from repopack.choices import Format, Mode, Order, values
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, read_query, settings_for, stderr_console
+from repopack.cli.common import LazyProgress, guarded, open_source, read_query, settings_for, stderr_console
 from repopack.cli.options import (
     budget_option,
     diff_option,
@@ -22,13 +23,19 @@ from repopack.cli.options import (
     images_options,
     no_cache_option,
     query_options,
+    ref_option,
 )
 from repopack.config import Settings, parse_budget
+from repopack.errors import UsageError
+from repopack.packing.filelist import split_names
+from repopack.packing.history import UNCOMMITTED, HistoryRequest
 from repopack.packing.manifest import build_manifest, explain_lines
 from repopack.packing.pipeline import PackResult, pack_repo
 from repopack.packing.rank import Signals
 from repopack.packing.redaction import SecretFinding, report_lines
+from repopack.packing.remote import is_remote
 from repopack.packing.reuse import remember
+from repopack.packing.tokenmap import split_pack
 from repopack.util.output import write_output
 
 
@@ -54,33 +61,93 @@ from repopack.util.output import write_output
 @click.option("--no-redact", is_flag=True, help="Do not redact secrets (they are redacted by default).")
 @images_options
 @no_cache_option
+@ref_option
+@click.option("--include-diff", "include_diff", is_flag=False, flag_value=UNCOMMITTED, default=None,
+              metavar="[REF]", help="Add a git diff block: uncommitted changes, or REF...HEAD with a ref "
+              "(write --include-diff=REF, or put it after PATH).")
+@click.option("--include-log", type=click.IntRange(min=1), metavar="N",
+              help="Add a block with the last N commits (hash, date, subject, files changed).")
+@click.option("--split-output", help="Write parts of at most this many tokens (e.g. 50k), each a standalone "
+              "prompt, split at file boundaries: OUTPUT.1.xml, OUTPUT.2.xml, ...")
+@click.option("--watch", is_flag=True, help="Re-pack whenever a file changes (Ctrl-C stops).")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Pack exactly the files listed on standard input, "
+              "one per line (`git ls-files | repopack pack --stdin`).")
+@click.option("-0", "--null", "null", is_flag=True, help="With --stdin: names are NUL-separated (find -print0, "
+              "git ls-files -z).")
 def pack_command(path: str, budget: str | None, fmt: str | None, output: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], encoding: str | None, line_numbers: bool | None, order: str | None,
                  max_file_bytes: int | None, no_default_excludes: bool, query: str | None, query_file: str | None,
                  focus: tuple[str, ...], diff_base: str | None, explain: bool, manifest: str | None,
-                 no_redact: bool, images: str | None, max_images: int | None, no_cache: bool) -> None:
-    """Pack the repository at PATH into one prompt under a token budget."""
+                 no_redact: bool, images: str | None, max_images: int | None, no_cache: bool, ref: str | None,
+                 include_diff: str | None, include_log: int | None, split_output: str | None, watch: bool,
+                 from_stdin: bool, null: bool) -> None:
+    """Pack the repository at PATH (a directory, a git URL or github:OWNER/REPO) into one prompt."""
+    if null and not from_stdin:
+        raise UsageError("-0 reads NUL-separated names from standard input: use it with --stdin")
+    split = parse_budget(split_output, flag="--split-output") if split_output is not None else None
     flags = {"budget": parse_budget(budget), "format": fmt, "include": include, "exclude": exclude,
              "encoding": encoding, "line_numbers": line_numbers, "order": order, "max_file_bytes": max_file_bytes,
              "default_excludes": False if no_default_excludes else None,
              "redact": False if no_redact else None, "cache": False if no_cache else None,
              "images": images, "max_images": max_images}
-    root, settings = settings_for(path, flags)
     console = stderr_console()
-    progress = LazyProgress(console)
+    remote = is_remote(path)
+    if watch and (remote or from_stdin):
+        raise UsageError("--watch re-packs a local directory; it cannot watch " +
+                         ("a remote repository" if remote else "a list read from --stdin"))
+    only = split_names(sys.stdin.read(), null) if from_stdin else None
+    path = open_source(path, ref, console, depth=include_log or 1)
+    root, settings = settings_for(path, flags)
+    if split is not None and settings.budget is not None:
+        raise UsageError("--split-output cuts a whole pack into parts; it cannot be combined with --budget "
+                         "(each part is at most the --split-output size)")
     signals = Signals(query=read_query(query, query_file), focus=focus)
     target = output or f"repopack-output{Format(settings.format).extension}"
+    if split is not None and target == "-":
+        raise UsageError("--split-output writes one file per part: give -o FILE, not -o -")
     settings = exclude_own_output(root, settings, target)
-    result = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base, reuse=True),
-                     progress)
-    written = write_output(result.text, target)
-    remember(result, str(written) if written is not None else "-")  # never a link to a device or FIFO
-    if manifest:
-        write_output(json.dumps(build_manifest(result), indent=2) + "\n", manifest)
-    if explain:
-        for line in explain_lines(result):
-            console.print(line, markup=False, highlight=False)
-    print_summary(console, result, target, redacting=settings.redact)
+    history = HistoryRequest(diff=include_diff, log=include_log)
+
+    def pack_once(quiet: bool = False) -> PackResult:
+        progress = LazyProgress(console)
+        result: PackResult = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base,
+                                                       reuse=True, history=history, only=only), progress)
+        if split is not None:
+            shown = write_parts(result, split, target)
+        else:
+            written = write_output(result.text, target)
+            remember(result, str(written) if written is not None else "-")  # never a link to a device or FIFO
+            shown = target
+        if manifest:
+            write_output(json.dumps(build_manifest(result), indent=2) + "\n", manifest)
+        if explain and not quiet:
+            for line in explain_lines(result):
+                console.print(line, markup=False, highlight=False)
+        if quiet:
+            console.print(summary_line(result, shown), markup=False, highlight=False)
+        else:
+            print_summary(console, result, shown, redacting=settings.redact)
+        return result
+
+    pack_once()
+    if watch:
+        from repopack.cli.watch import watch_and_repack
+
+        watch_and_repack(root, lambda: pack_once(quiet=True), console,
+                         ignore=[p for p in (target, manifest) if p and p != "-"], split=split is not None)
+
+
+def write_parts(result: PackResult, limit: int, target: str) -> str:
+    """Write each part next to `target` (out.xml -> out.1.xml, out.2.xml, ...); says what went where."""
+    parts = split_pack(result.packed, limit, result.tokenizer)
+    stem, dot, ext = target.rpartition(".")
+    if not dot or "/" in ext:
+        stem, ext = target, ""
+    names = [f"{stem}.{i}{'.' + ext if ext else ''}" for i in range(1, len(parts) + 1)]
+    for part, name in zip(parts, names, strict=True):
+        write_output(part.text, name)
+    sizes = ", ".join(f"{p.tokens:,}" for p in parts)
+    return f"{len(parts)} parts ({sizes} tokens): {names[0]} … {names[-1]}" if len(parts) > 1 else names[0]
 
 
 def exclude_own_output(root: Path, settings: Settings, target: str) -> Settings:
@@ -106,17 +173,10 @@ def print_findings(console: Console, findings: Sequence[SecretFinding], see: str
         console.print(line, markup=False, highlight=False, style="red" if line.startswith("redacted") else None)
 
 
-def print_summary(console: Console, result: PackResult, target: str, redacting: bool = True) -> None:
+def summary_line(result: PackResult, target: str, bold: bool = False) -> str:
+    """'Packed 12 files (10 full, 2 skeleton): 3,456 tokens of 8,000 budget (o200k_base) → out.xml'."""
     packed = result.packed
     modes = Counter(d.mode for d in packed.decisions)
-    tok = result.tokenizer
-    if tok.note:
-        console.print(f"[yellow]note:[/] {tok.note}")
-    if not redacting:
-        console.print("[yellow]warning:[/] secret redaction is off (--no-redact)")
-    for warning in result.walk.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", markup=True)
-    print_findings(console, result.findings)
     parts = [f"{modes[Mode.FULL]} full"]
     if modes[Mode.FOCUSED]:
         parts.append(f"{modes[Mode.FOCUSED]} focused")
@@ -126,12 +186,29 @@ def print_summary(console: Console, result: PackResult, target: str, redacting: 
         parts.append(f"{modes[Mode.PATH]} path-only")
     if modes[Mode.DROPPED]:
         parts.append(f"{modes[Mode.DROPPED]} left out")
+    extras = packed.document.extras
+    history = f", {' + '.join('diff' if e.kind == 'git_diff' else 'log' for e in extras)}" if extras else ""
     budget = f" of {packed.budget:,} budget" if packed.budget else ""
     images = result.images
     with_images = f" + {images.tokens:,} in {len(images.sent)} images" if images.sent else ""
-    console.print(f"[bold]Packed[/] {len(result.walk.files)} files ({', '.join(parts)}): "
-                  f"{packed.tokens:,} tokens{with_images}{budget} ({tok.name}) → "
-                  f"{target if target != '-' else 'stdout'}")
+    word = "[bold]Packed[/]" if bold else "Packed"
+    return (f"{word} {len(result.walk.files)} files ({', '.join(parts)}{history}): "
+            f"{packed.tokens:,} tokens{with_images}{budget} ({result.tokenizer.name}) → "
+            f"{target if target != '-' else 'stdout'}")
+
+
+def print_summary(console: Console, result: PackResult, target: str, redacting: bool = True) -> None:
+    packed = result.packed
+    tok = result.tokenizer
+    if tok.note:
+        console.print(f"[yellow]note:[/] {tok.note}")
+    if not redacting:
+        console.print("[yellow]warning:[/] secret redaction is off (--no-redact)")
+    for warning in result.walk.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", markup=True)
+    print_findings(console, result.findings)
+    console.print(summary_line(result, target, bold=True), highlight=False)
+    images = result.images
     if images.images and not images.sent:
         console.print(f"Images listed by path only: {images.note}")
     reasons = Counter(s.reason for s in result.walk.skipped)

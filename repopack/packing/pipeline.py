@@ -11,21 +11,32 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from repopack.config import Settings
-from repopack.errors import RepoError
+from repopack.errors import BudgetError, RepoError
 from repopack.packing import reuse as reuse_store
 from repopack.packing.cache import Cache
+from repopack.packing.filelist import resolve_listed
 from repopack.packing.fit import Candidate, Focus, Packed, fit_files
+from repopack.packing.history import HistoryRequest, history_blocks
 from repopack.packing.images import ImagePlan, attach_section, plan_for
 from repopack.packing.index import MemoTokenizer, RepoIndex, build_index
 from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.packing.redaction import Redaction, SecretFinding, SecretSpan
+from repopack.packing.render import ExtraBlock, render_document, render_extra
 from repopack.packing.tokens import Tokenizer, get_tokenizer
-from repopack.packing.walk import SourceFile, WalkResult, WalkRules, list_candidates, resolve_root, walk_repo
+from repopack.packing.walk import (
+    SkippedFile,
+    SourceFile,
+    WalkResult,
+    WalkRules,
+    list_candidates,
+    resolve_root,
+    walk_repo,
+)
 from repopack.util.git import GitError, run_git, run_git_bytes
 from repopack.util.names import display_name, git_unquote
 from repopack.util.progress import Progress
@@ -197,10 +208,13 @@ def file_value(rank: int) -> float:
 
 def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = None,
               progress: Progress | None = None, diff_base: str | None = None,
-              reuse: bool = False) -> PackResult:
+              reuse: bool = False, history: HistoryRequest | None = None,
+              only: Sequence[str] | None = None) -> PackResult:
     """Pack a repository.  `reuse`: return the stored result of an identical earlier pack of an
     unchanged tree (its walk has no file texts: for callers that only report, like the CLI); a fresh
-    result then carries the key for `reuse.remember`, called once its text is written."""
+    result then carries the key for `reuse.remember`, called once its text is written.
+    `history`: git diff / log blocks inside the budget.  `only`: pack exactly these files
+    (names as given, relative to the current directory or absolute; see `filelist`)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -216,9 +230,17 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base),
                                       hunks=signals.hunks + changed_hunks(root, diff_base))
     rules = walk_rules(settings)
-    listed = list_candidates(root, rules)
+    listed_skips: list[SkippedFile] = []
+    if only is not None:
+        names, listed_skips = resolve_listed(root, only)
+        rules = dataclasses.replace(rules, default_excludes=False)
+        listed: tuple[list[str], bool] = (names, False)
+    else:
+        listed = list_candidates(root, rules)
+    history = history if history is not None and not history.empty else None
     reuse_key = None
-    if reuse and settings.cache and settings.redact:  # an unredacted pack is never kept
+    # An unredacted pack is never kept; git history and explicit lists are not in the tree's fingerprint.
+    if reuse and settings.cache and settings.redact and history is None and only is None:
         with Cache(max_bytes=settings.cache_max) as cache:
             earlier, text, _packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
         if earlier is not None:
@@ -227,6 +249,8 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
             return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key)
     walked = walk_repo(root, rules, listed, progress)
+    if listed_skips:
+        walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
     lap("walk")
     if not walked.files:
         reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
@@ -249,15 +273,52 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
                           lambda n: [(r.path, index.body(index.position[r.path])) for r in ranking[:n]])
         text_budget = images.text_budget(settings.budget, settings.format, tokenizer)
         cands = _candidates(index, ranking, text_budget, signals)
-        packed = fit_files(cands, text_budget, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
-                           repo_name=root.name, fmt=settings.format, order=settings.order, query=signals.query)
+        extras: tuple[ExtraBlock, ...] = ()
+        history_findings: tuple[SecretFinding, ...] = ()
+        if history is not None:
+            limit = None if text_budget is None else text_budget // 2
+            extras, history_findings = history_blocks(root, history, walked, tokenizer, settings.format, limit,
+                                                      settings.redact)
+        packed = _fit_with_extras(cands, text_budget, settings, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
+                                  root.name, signals.query, extras)
         packed = attach_section(packed, images, settings.budget, tokenizer)
         lap("fit")
-        findings = tuple(f for r in redactions.values() for f in r.findings)
+        findings = tuple(f for r in redactions.values() for f in r.findings) + history_findings
         result = PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
                             {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key,
                             images)
     return result
+
+
+def _fit_with_extras(cands: Sequence[Candidate], budget: int | None, settings: Settings, tokenizer: Tokenizer,
+                     repo_name: str, query: str | None, extras: tuple[ExtraBlock, ...]) -> Packed:
+    """Fit the files into what the history blocks leave of the budget, then count the whole
+    prompt exactly; too long (BPE merges at the seams) means refit with the overshoot reserved."""
+    def fit(room: int | None) -> Packed:
+        return fit_files(cands, room, tokenizer, repo_name=repo_name, fmt=settings.format, order=settings.order,
+                         query=query)
+
+    if not extras:
+        return fit(budget)
+    reserve = sum(tokenizer.count_many([render_extra(e, settings.format) for e in extras]))
+    for _ in range(4):
+        if budget is not None and reserve >= budget:
+            break
+        try:
+            packed = fit(None if budget is None else budget - reserve)
+        except BudgetError:
+            break
+        doc = dataclasses.replace(packed.document, extras=extras)
+        text = render_document(doc)
+        if budget is None and len(text) >= 2_000_000:
+            total = packed.tokens + reserve  # blocks add up (see fit._count_document)
+        else:
+            total = tokenizer.count(text)
+        if budget is None or total <= budget:
+            return dataclasses.replace(packed, text=text, tokens=total, budget=budget, document=doc)
+        reserve += total - budget
+    raise BudgetError(f"a budget of {budget} tokens cannot hold the prompt header and the git history blocks "
+                      f"({reserve} tokens); use a larger --budget or a smaller --include-log")
 
 
 def index_repo(path: str | Path, settings: Settings, *,

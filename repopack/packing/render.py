@@ -43,6 +43,15 @@ class FileBlock:
 
 
 @dataclass(frozen=True)
+class ExtraBlock:
+    """A block that is not a file: git history (`git_diff`, `git_log`), inside the budget like files."""
+
+    kind: str  # "git_diff" | "git_log"
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Document:
     repo_name: str
     fmt: Format
@@ -51,6 +60,8 @@ class Document:
     blocks: tuple[FileBlock, ...]
     encoding: str
     query: str | None = None
+    extras: tuple[ExtraBlock, ...] = ()  # after the files, right before the question
+    part: tuple[int, int] | None = None  # (i, n) for one of n standalone parts (--split-output)
 
 
 def _tree_lines(paths: Sequence[str]) -> list[str]:
@@ -116,6 +127,9 @@ def _name(name: str) -> str:
 def render_header(doc: Document) -> str:
     tree = render_tree(doc.tree_paths, doc.unlisted)
     intro = _intro(doc)
+    if doc.part is not None:
+        intro += (f"\nThis is part {doc.part[0]} of {doc.part[1]}: each part is a standalone prompt holding "
+                  "some of the files; the tree lists this part's files.")
     if doc.fmt == "xml":
         return (
             f"<repository name={quoteattr(doc.repo_name)}>\n<summary>\n{escape_tags(intro)}\n</summary>\n"
@@ -130,9 +144,27 @@ def render_header(doc: Document) -> str:
 
 
 def render_footer(doc: Document) -> str:
+    extras = "".join(render_extra(e, doc.fmt) for e in doc.extras)
     if doc.fmt == "xml":
-        return "</files>\n</repository>\n"
-    return ""
+        return "</files>\n" + extras + "</repository>\n"
+    return extras
+
+
+_EXTRA_TAG = re.compile(r"<(/?(?:git_diff|git_log)\b)", re.IGNORECASE)
+
+
+def render_extra(block: ExtraBlock, fmt: str) -> str:
+    """A git history block; like file blocks, its content cannot close it."""
+    body = block.body if block.body.endswith("\n") or not block.body else block.body + "\n"
+    if fmt == "xml":
+        body = _EXTRA_TAG.sub(lambda m: "&lt;" + m.group(1), escape_tags(body))
+        return f"<{block.kind} title={quoteattr(block.title)}>\n{body}</{block.kind}>\n"
+    if fmt == "markdown":
+        fence = _fence(body)
+        lang = "diff" if block.kind == "git_diff" else "text"
+        return f"## {block.title}\n\n{fence}{lang}\n{body}{fence}\n\n"
+    sep = _separator(body)
+    return f"{sep}\n{block.title}\n{sep}\n{body}{sep}\n\n"
 
 
 def _fence(body: str) -> str:
