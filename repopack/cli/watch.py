@@ -32,7 +32,7 @@ def watch_and_repack(root: Path, repack: Callable[[], Any], console: Console, ig
         path = Path(name)
         if path in own or any(name.startswith(s) for s in own_stems):
             return False
-        if path.name.startswith(".repopack-"):  # our own atomic-write temporaries
+        if path.name.startswith(".repopack-") or path.name.endswith(".repopack-tmp"):  # our atomic writes
             return False
         try:
             rel = path.relative_to(root)
