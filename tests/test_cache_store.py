@@ -99,19 +99,18 @@ def test_cache_directory_is_0700_and_its_files_0600(fixture_repo) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
-def test_a_locked_database_is_never_deleted(tmp_path: Path) -> None:
+def test_a_locked_database_is_never_deleted(tmp_path: Path, monkeypatch) -> None:
+    import repopack.packing.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "BUSY_SECONDS", 0.2)
     with Cache(tmp_path) as cache:
         cache.put("ns", "k", 1)
     holder = sqlite3.connect(tmp_path / "cache-v2.sqlite", timeout=0)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        import repopack.packing.cache as cache_module
-
-        conn = cache_module.sqlite3.connect  # a short timeout, so the test does not wait 15 s
-        blocked = Cache.__new__(Cache)
-        assert conn is not None
-        blocked.__init__(tmp_path)  # type: ignore[misc]
+        blocked = Cache(tmp_path)
         assert blocked.get("ns", "k", int) is None  # locked: a miss, not a crash
+        blocked.close()
     finally:
         holder.rollback()
         holder.close()

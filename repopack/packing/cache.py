@@ -41,6 +41,7 @@ _LEGACY = ("cache-v1.sqlite", "cache-v1.sqlite-wal", "cache-v1.sqlite-shm")  # p
 DEFAULT_MAX_BYTES = 1_000_000_000
 TOUCH_SECONDS = 600  # a row read again within this time keeps its last-used time (saves writes)
 _CHUNK = 500  # keys per SELECT (sqlite's variable limit is 32766; smaller chunks keep latency even)
+BUSY_SECONDS = 15.0  # how long to wait for another process's write before running without the cache
 _ROW_OVERHEAD = 64  # bytes of page and index space per row, for eviction accounting
 
 
@@ -165,9 +166,9 @@ class Cache:
             return None
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, timeout=15, check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(self._path, timeout=BUSY_SECONDS, check_same_thread=False, isolation_level=None)
         try:
-            conn.execute("PRAGMA busy_timeout = 15000")
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
             conn.execute("PRAGMA journal_mode = TRUNCATE")
             conn.execute("PRAGMA synchronous = OFF")  # a cache: a torn write after power loss is rebuilt
             if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
