@@ -54,7 +54,7 @@ def test_crafted_pickle_and_random_bytes_in_the_cache_never_run_and_the_pack_suc
     conn = sqlite3.connect(db())
     rows = conn.execute("SELECT rowid, ns FROM kv").fetchall()
     kinds = {ns.split(":")[0] for _r, ns in rows}
-    assert {"symbols", "tokens", "terms", "redacted", "snapshot"} <= kinds
+    assert {"symbols", "tokens", "terms", "secrets", "snapshot"} <= kinds
     rng = np.random.default_rng(7)
     for n, (rowid, _ns) in enumerate(rows):
         # a pickle that would run a command, random bytes, and valid msgpack of the wrong shape
