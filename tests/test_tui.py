@@ -482,6 +482,26 @@ async def test_escape_on_a_diff_block_goes_back_to_the_question(repo: Path, fake
         assert not app.screen.query_one(DiffBlock).decided
 
 
+@pytest.mark.asyncio
+async def test_escape_on_an_earlier_edit_still_cancels_the_streaming_answer(repo: Path, fake_openai) -> None:
+    fake_openai.script([TAX_DIFF_REPLY, "word " * 400], chunk_delay=0.02, chunk_size=2)
+    app = create_app(repo, base_url=fake_openai.base_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await packed(pilot)
+        await type_text(pilot, "raise the tax")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query(DiffBlock) and not app.screen._answering, timeout=30)
+        await type_text(pilot, "talk")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(answers(app)) == 2 and len(answers(app)[1]) > 10)
+        await pilot.press("tab")
+        assert isinstance(app.focused, DiffBlock)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.screen._answering and "answer cancelled" in transcript_text(app)
+        assert isinstance(app.focused, PromptInput)
+
+
 # --- cancelling ------------------------------------------------------------------------
 @pytest.mark.asyncio
 async def test_escape_keeps_the_partial_answer_in_the_saved_transcript(repo: Path, fake_openai) -> None:

@@ -495,7 +495,9 @@ class MainScreen(Screen[None]):
             return
         self._apply(block)
 
-    def on_diff_block_left(self, message: DiffBlock.Left) -> None:
+    async def on_diff_block_left(self, message: DiffBlock.Left) -> None:
+        if self._answering:  # Esc on an earlier answer's edit still stops the answer that streams
+            await self.action_cancel_answer()
         self.query_one(PromptInput).focus()
 
     def on_prompt_input_edits_wanted(self, message: PromptInput.EditsWanted) -> None:
