@@ -93,21 +93,34 @@ def _guard(fn: Callable[[], str]) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)])
 
 
-def _local_root(path: str, ref: str | None, config: ServerConfig, depth: int = 1) -> Path:
-    from repopack.packing.remote import resolve_source
-
-    root, checkout = resolve_source(path, ref, depth=depth)
-    if checkout is not None:
-        return root
-    resolved = Path(path).expanduser()
+def _check_allowed(local: Path, shown: str, config: ServerConfig) -> Path:
+    resolved = local.expanduser()
     if not resolved.is_absolute():
         resolved = config.allowed_roots[0] / resolved
     resolved = resolved.resolve()
     if not any(resolved == r or r in resolved.parents for r in config.allowed_roots):
         allowed = ", ".join(str(r) for r in config.allowed_roots)
-        raise UsageError(f"{path} is outside the directories this server may read ({allowed}); "
+        raise UsageError(f"{shown} is outside the directories this server may read ({allowed}); "
                          f"start it with --allow DIR to add one")
     return resolved
+
+
+def _local_root(path: str, ref: str | None, config: ServerConfig, depth: int = 1) -> Path:
+    """The directory to pack: an allowed local one, or the checkout of a remote repository
+    (a file:// URL is a local path too, and must be allowed like one)."""
+    import urllib.parse
+
+    from repopack.packing.remote import parse_remote, resolve_source
+
+    spec = parse_remote(path)
+    if spec is None:
+        if ref is not None:
+            raise UsageError("ref is for remote repositories (a URL or github:OWNER/REPO)")
+        return _check_allowed(Path(path), path, config)
+    if spec.url.lower().startswith("file:"):
+        _check_allowed(Path(urllib.parse.unquote(urllib.parse.urlsplit(spec.url).path)), spec.display, config)
+    root, _checkout = resolve_source(path, ref, depth=depth)
+    return root
 
 
 def _budget(value: int | str | None) -> int | None:
