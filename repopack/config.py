@@ -68,6 +68,7 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
+_TOKEN_FIELDS = {"budget", "window", "reserve_output"}  # read like --budget: 20000, 32k, 1.5m
 _TUPLES = {"include", "exclude"}
 _CHOICES: dict[str, type[Format] | type[Order] | type[Images]] = {"format": Format, "order": Order, "images": Images}
 
@@ -138,6 +139,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if ftype.startswith("int"):
             if isinstance(value, bool):
                 raise TypeError
+            if name in _TOKEN_FIELDS and isinstance(value, str):
+                return token_count(value)  # "32k", "1.5m", "20_000" as on the command line
             return int(value)
         if ftype.startswith("float"):
             return float(value)
@@ -273,6 +276,20 @@ def load_settings(root: Path | None, flags: dict[str, Any] | None = None, *,
     return settings
 
 
+def token_count(text: str) -> int:
+    """'20000', '20k', '1.5m', '20_000', '20,000' -> tokens; ValueError for anything else."""
+    clean = text.strip().lower().replace("_", "").replace(",", "")
+    mult = 1
+    if clean.endswith("k"):
+        mult, clean = 1000, clean[:-1]
+    elif clean.endswith("m"):
+        mult, clean = 1_000_000, clean[:-1]
+    number = float(clean)
+    if number != number or number in (float("inf"), float("-inf")):  # nan, inf
+        raise ValueError(text)
+    return int(number * mult)
+
+
 def parse_budget(value: str | None, model: str | None = None, window: int | None = None,
                  flag: str = "--budget") -> int | None:
     """'20000', '20k', '1.5m' -> tokens; 'auto' -> the model's measured effective context (else its window)."""
@@ -283,13 +300,8 @@ def parse_budget(value: str | None, model: str | None = None, window: int | None
         from repopack.model.effective import auto_budget
 
         return auto_budget(model, window=window).tokens
-    mult = 1
-    if text.endswith("k"):
-        mult, text = 1000, text[:-1]
-    elif text.endswith("m"):
-        mult, text = 1_000_000, text[:-1]
     try:
-        tokens = int(float(text) * mult)
+        tokens = token_count(text)
     except ValueError:
         raise UsageError(f"{flag} takes a number of tokens like 20000 or 32k, got {value!r}") from None
     if tokens <= 0:

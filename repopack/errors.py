@@ -31,6 +31,12 @@ class RepoError(RepopackError):
     exit_code = 4
 
 
+class OutputError(RepopackError):
+    """The output (-o, --output-file, --manifest) cannot be written there: a directory, no space, no access."""
+
+    exit_code = 1
+
+
 class BudgetError(RepopackError):
     """The token budget cannot hold even the prompt's fixed parts."""
 

@@ -131,6 +131,7 @@ def read_junit(path: Path, root: Path) -> list[Failure]:
                 continue
             text = node.text or ""
             message = node.get("message") or (text.strip().splitlines()[-1] if text.strip() else kind)
+            message = _with_exception(message, text)
             frames = traceback_frames(text, root)
             file, line = _test_file(root, case, frames)
             classname = case.get("classname") or ""
@@ -139,6 +140,21 @@ def read_junit(path: Path, root: Path) -> list[Failure]:
             failures.append(Failure(name, kind, message.strip(), text.strip(), file, line, frames))
             break
     return failures
+
+
+_EXCEPTION_LINE = re.compile(r"^(?:E\s+)?((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt)\b.*)$")
+
+
+def _with_exception(message: str, text: str) -> str:
+    """A message that names no exception ("collection failure") gets the exception the report
+    holds, e.g. "collection failure: ModuleNotFoundError: No module named 'yaml'"."""
+    if re.search(r"\w(?:Error|Exception)\b", message):
+        return message
+    for line in reversed(text.splitlines()):
+        found = _EXCEPTION_LINE.match(line.strip())
+        if found:
+            return f"{message.rstrip(': ')}: {found.group(1).strip()}"
+    return message
 
 
 def deduplicate(failures: Sequence[Failure], limit: int) -> list[Failure]:
@@ -165,22 +181,31 @@ def default_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "pytest"]
 
 
+def command_argv(command: str | None, junit: Path | None) -> list[str]:
+    """The command to run, checked before anything runs: usage errors come before "Running …"."""
+    try:
+        argv = shlex.split(command) if command else [*default_command(), "-q"]
+    except ValueError as exc:
+        raise UsageError(f"--cmd {command!r}: {exc}") from None
+    if not argv:
+        raise UsageError("--cmd is empty")
+    if junit is None and not is_pytest(argv):
+        raise UsageError("--cmd is not pytest, so repopack cannot add a JUnit report to it: make the command "
+                         "write one and pass its path with --junit FILE")
+    return argv
+
+
 def run_tests(root: Path, command: str | None = None, junit: Path | None = None,
               timeout: float = 600.0) -> TestRun:
     """Run the tests in `root` and collect failures; with only `junit`, read that report instead."""
     if command is None and junit is not None:
         failures = read_junit(junit, root)
         return TestRun((), 1 if failures else 0, tuple(failures), "", 0.0)
-    argv = shlex.split(command) if command else [*default_command(), "-q"]
-    if not argv:
-        raise UsageError("--cmd is empty")
+    argv = command_argv(command, junit)
     shown = tuple(argv)
     with tempfile.TemporaryDirectory(prefix="repopack-tests-") as tmp:
         report = junit
         if report is None:
-            if not is_pytest(argv):
-                raise UsageError("--cmd is not pytest, so repopack cannot add a JUnit report to it: make the command "
-                                 "write one and pass its path with --junit FILE")
             report = Path(tmp) / "junit.xml"
             argv += [f"--junitxml={report}", "-o", "junit_family=xunit1"]
         started = time.monotonic()

@@ -42,6 +42,13 @@ def cli() -> None:
     reset_warnings()  # each command prints its settings warnings once (in-process runs share the module)
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """'repopack: error: No such option: --max-cots (see repopack review --help)'."""
+    message = " ".join(exc.format_message().split())
+    where = exc.ctx.command_path if exc.ctx is not None else "repopack"
+    return f"repopack: error: {message} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="repopack", standalone_mode=False)
@@ -51,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("repopack: interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # click's own usage errors, in the one-line format, exit 2
+        click.echo(usage_line(exc), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

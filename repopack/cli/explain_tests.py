@@ -16,7 +16,15 @@ from pathlib import Path
 import click
 
 from repopack.chat.session import Session
-from repopack.chat.testfail import Failure, TestRun, deduplicate, explain_stream, prepare_explanation, run_tests
+from repopack.chat.testfail import (
+    Failure,
+    TestRun,
+    command_argv,
+    deduplicate,
+    explain_stream,
+    prepare_explanation,
+    run_tests,
+)
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, settings_for, stderr_console, terminal_cost_confirm
 from repopack.cli.options import base_url_option, budget_option, max_cost_option, model_option, recording_options
@@ -59,6 +67,7 @@ def explain_tests_command(path: str, command: str | None, junit: Path | None, ma
     if junit is not None and command is None:
         console.print(f"Reading failures from {junit}", markup=False, highlight=False)
     else:
+        command_argv(command, junit)  # a usage error comes before "Running …", when nothing ran
         console.print(f"Running {command or 'pytest'} in {root} ...", markup=False, highlight=False)
     run = run_tests(root, command, junit, timeout)
     status = _report_run(run, timeout)

@@ -26,7 +26,7 @@ from repopack.cli.options import (
     ref_option,
 )
 from repopack.config import Settings, parse_budget
-from repopack.errors import UsageError
+from repopack.errors import BudgetError, UsageError
 from repopack.packing.filelist import split_names
 from repopack.packing.history import UNCOMMITTED, HistoryRequest
 from repopack.packing.manifest import build_manifest, explain_lines
@@ -112,6 +112,11 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
         progress = LazyProgress(console)
         result: PackResult = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base,
                                                        reuse=True, history=history, only=only), progress)
+        packed = result.packed
+        if packed.empty and packed.budget is not None:  # a prompt of paths only is not worth writing
+            raise BudgetError(f"a budget of {packed.budget} tokens holds the prompt header ({packed.header_tokens} "
+                              f"tokens) but not one file's text: use --budget {packed.useful_budget} or more (about "
+                              "what the top-ranked file needs); nothing was written")
         if split is not None:
             shown = write_parts(result, split, target)
         else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from repopack.choices import Format, Mode, Order
 from repopack.errors import BudgetError
@@ -79,6 +79,18 @@ class Packed:
     budget: int | None
     document: Document
     decisions: tuple[Decision, ...]
+    header_tokens: int = 0  # the rendered prompt with every file left out, counted exactly (budgeted packs)
+    first_file_tokens: int = 0  # about what the top-ranked file costs at its smallest fidelity with text
+
+    @property
+    def empty(self) -> bool:
+        """No file's text is in the prompt although there were files to pack."""
+        return bool(self.decisions) and not any(d.mode in BLOCK_MODES for d in self.decisions)
+
+    @property
+    def useful_budget(self) -> int:
+        """The smallest budget that holds the header and the top-ranked file (an estimate for the file)."""
+        return self.header_tokens + self.first_file_tokens
 
     def by_mode(self, mode: Mode) -> list[Decision]:
         return [d for d in self.decisions if d.mode == mode]
@@ -179,11 +191,14 @@ def fit_files(cands: Sequence[Candidate], budget: int | None, tokenizer: Tokeniz
         return Packed(text, _count_document(doc, text, tokenizer), None, doc, _decisions(cands, plan))
 
     plan = _estimate(cands, tokenizer, fmt)
-    fixed = tokenizer.count(render_document(build(plan)))
+    fixed = tokenizer.count(render_document(build(plan)))  # the real header: every file left out
+    first = min((s.cost for s in plan.states[0] if s.mode in BLOCK_MODES), default=0) if cands else 0
     if fixed > budget:
-        raise BudgetError(f"a budget of {budget} tokens cannot hold even the prompt header ({fixed} tokens); "
-                          f"use --budget {fixed + 500} or more")
-    return _fit_exactly(plan, budget, fixed, build, tokenizer, cands)
+        useful = f"; about {fixed + first} holds the top-ranked file too" if first else ""
+        raise BudgetError(f"a budget of {budget} tokens cannot hold even the prompt header ({fixed} tokens): "
+                          f"use --budget {fixed} or more{useful}")
+    packed = _fit_exactly(plan, budget, fixed, build, tokenizer, cands)
+    return replace(packed, header_tokens=fixed, first_file_tokens=first)
 
 
 def _fit_exactly(plan: _Plan, budget: int, fixed: int, build: Callable[[_Plan], Document], tokenizer: Tokenizer,

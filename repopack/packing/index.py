@@ -56,10 +56,9 @@ def _parse_processes() -> Any:
     if workers < 2:
         return None
     try:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from repopack.util.procs import helper_pool
 
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        return helper_pool(workers)
     except (OSError, RuntimeError, ImportError):
         return None
 

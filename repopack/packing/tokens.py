@@ -152,7 +152,14 @@ def _load_with_timeout(name: str) -> tiktoken.Encoding:
 
 @lru_cache(maxsize=8)
 def get_tokenizer(name: str | None = None) -> Tokenizer:
-    requested = name or env("encoding") or DEFAULT_ENCODING
+    """The encoding asked for (--encoding, REPOPACK_ENCODING, config), else the default.
+
+    The default falls back to the offline cl100k_base copy, with a note; an encoding the user
+    named does not: counting with another would break the budget they chose by it, so it is an
+    error unless they allow the fallback (REPOPACK_ENCODING_FALLBACK=1).
+    """
+    explicit = name or env("encoding")
+    requested = explicit or DEFAULT_ENCODING
     if requested.endswith("_offline") or requested in OFFLINE_EQUIVALENT:
         offline = OFFLINE_EQUIVALENT.get(requested, requested)
         try:
@@ -176,6 +183,10 @@ def get_tokenizer(name: str | None = None) -> Tokenizer:
                 marker.touch()
             except OSError:
                 pass
+    if explicit and (env("encoding_fallback") or "").lower() not in ("1", "true", "yes", "on"):
+        raise ConfigError(f"encoding {requested} cannot be loaded (tiktoken downloads it on first use; offline?): "
+                          "use --encoding cl100k_base, which ships offline, or set REPOPACK_ENCODING_FALLBACK=1 to "
+                          "count with it instead")
     fallback = _LazyEncoding(lambda: tiktoken.get_encoding(OFFLINE_FALLBACK))
     note = f"encoding {requested} could not be loaded (offline?); counting with cl100k_base ({OFFLINE_FALLBACK})"
     return Tokenizer(OFFLINE_FALLBACK, requested, note, fallback)

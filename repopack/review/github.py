@@ -118,7 +118,7 @@ class GitHubClient:
         except httpx.HTTPError as exc:
             raise ReviewError(f"could not reach GitHub ({where}): {exc}; check GITHUB_API_URL") from None
         if response.status_code >= 400:
-            raise GitHubError(_status_message(response, where), response.status_code)
+            raise GitHubError(_status_message(response, where, bool(self.settings.token)), response.status_code)
         return response
 
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -210,7 +210,7 @@ class GitHubClient:
         return result
 
 
-def _status_message(response: httpx.Response, where: str) -> str:
+def _status_message(response: httpx.Response, where: str, sent_token: bool = True) -> str:
     try:
         detail = str(response.json().get("message", ""))
     except (ValueError, AttributeError):
@@ -218,7 +218,10 @@ def _status_message(response: httpx.Response, where: str) -> str:
     detail = " ".join(detail.split())
     status = response.status_code
     hint = ""
-    if status == 401:
+    if status in (401, 403, 404) and not sent_token:
+        hint = ("; no GITHUB_TOKEN is set, and GitHub needs one for this (set GITHUB_TOKEN to a token that can "
+                "read the repository)")
+    elif status == 401:
         hint = "; GITHUB_TOKEN was refused"
     elif status == 403:
         hint = ("; the token lacks permission (the workflow needs permissions: pull-requests: write) "

@@ -17,7 +17,7 @@ import stat
 import sys
 from pathlib import Path
 
-from repopack.errors import RepoError, RepopackError
+from repopack.errors import OutputError, RepoError, RepopackError
 from repopack.util.fs import atomic_write, current_umask
 
 _MAX_LINKS = 40  # like the kernel's limit on symlink chains
@@ -35,7 +35,7 @@ def write_output(text: str, target: str) -> Path | None:
     except RepopackError:
         raise
     except OSError as exc:
-        raise RepopackError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _write_path(target: str, data: bytes) -> Path | None:
@@ -53,7 +53,8 @@ def _write_path(target: str, data: bytes) -> Path | None:
         atomic_write(path, data)  # keeps the file's permission bits
         return path
     if stat.S_ISDIR(kind):
-        raise RepoError(f"output path is a directory: {target}")
+        raise OutputError(f"cannot write {target}: it is a directory; name a file, e.g. "
+                          f"{os.path.join(target, 'prompt.xml')}")
     if stat.S_ISCHR(kind) or stat.S_ISFIFO(kind):
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
         try:
@@ -78,7 +79,7 @@ def _follow(target: str) -> Path | int:
             return Path(current)
         # Not normalised: the kernel resolves a `..` after a symlinked directory physically.
         current = os.path.join(os.path.dirname(current), link)
-    raise RepopackError(f"cannot write {target}: too many levels of symbolic links")
+    raise OutputError(f"cannot write {target}: too many levels of symbolic links")
 
 
 def _own_fd(path: str) -> int | None:
