@@ -145,3 +145,37 @@ def test_github_token_goes_to_github_only(monkeypatch: pytest.MonkeyPatch) -> No
     assert len(headers) == 1 and headers[0].startswith("Authorization: Basic ")
     assert not any(k.startswith("GIT_CONFIG_VALUE_") and "Authorization" in v for k, v in other_env.items())
     assert gh_env["GIT_TERMINAL_PROMPT"] == "0"
+
+
+def test_auth_failure_is_exit_17_and_the_token_goes_nowhere_but_github(tmp_path: Path) -> None:
+    """A real HTTP server that asks for credentials: git must not prompt, and GITHUB_TOKEN is not sent."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            seen.append(" ".join(f"{k}: {v}" for k, v in self.headers.items()))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="private"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/owner/private.git"
+        result = run_cli("pack", url, "-o", "-", env={"GITHUB_TOKEN": TOKEN}, cwd=tmp_path, timeout=60)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert result.returncode == 17, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"repopack: error: authentication failed or no access to {url}")
+    assert seen and not any(TOKEN in h or "Authorization" in h for h in seen)
+    assert TOKEN not in result.stderr
