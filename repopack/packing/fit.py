@@ -28,6 +28,7 @@ BLOCK_MODES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON)  # the modes that put a f
 PATH_VALUE = 0.01  # the model knows the file exists
 SKELETON_VALUE = 0.15  # signatures and docs: where things are, and the edited line when it is a signature
 LEAN_VALUE = 0.03  # a lean focused file before its definitions: the file's opening lines
+COVERAGE_WEIGHT = 0.3  # a focused file's value by how much of it is shown; the rest by its definitions' shares
 FOCUS_CAP = 0.9  # a focused file shows at most this share of what the whole file shows (context is lost)
 EXACT_WRAPPERS = 400  # block wrappers counted exactly for this many of the best-ranked files
 MAX_FOCUS_STEPS = 48  # definitions one focused file may expand, best first (beyond that, full is the step)
@@ -284,9 +285,13 @@ def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> 
             base = LEAN_VALUE if focus.lean else SKELETON_VALUE
             cost, share = focus.base_tokens + wrapper, 0.0
             steps = list(zip(focus.costs, focus.shares, strict=True))[:MAX_FOCUS_STEPS]
+            shown = focus.base_tokens
             for k, (step, gain) in enumerate(steps):
-                cost, share = cost + step, share + gain
-                value = v * (base + (1 - base) * min(share, 1.0) * FOCUS_CAP)
+                cost, share, shown = cost + step, share + gain, shown + step
+                # Fixes often touch several places: part of the value goes by how much of the file is shown.
+                coverage = min(1.0, shown / max(c.full_tokens, 1))
+                seen = (1 - COVERAGE_WEIGHT) * min(share, 1.0) + COVERAGE_WEIGHT * coverage
+                value = v * (base + (1 - base) * seen * FOCUS_CAP)
                 own.append(_State(Mode.FOCUSED, k + 1, chain, cost, value))
         own.append(_State(Mode.FULL, 0, 0, c.full_tokens + wrap_tokens[2 * i] + 1 + path, v))
         states.append(own)
