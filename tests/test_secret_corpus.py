@@ -16,6 +16,7 @@ from repopack.packing import scan
 from repopack.packing.redaction import MARKER_RE, marker
 
 SEEDS = (11, 12)
+HEX64 = "4c1f9a0e7b3d25a8c6e1f09b7d4a3c2e5f8b1a6d9c0e3f7a2b5d8c1e4f7a0b3d"
 
 
 def test_the_corpus_is_big_varied_quoted_and_bare() -> None:
@@ -110,12 +111,29 @@ def test_the_python_prefilter_finds_exactly_what_hyperscan_finds(tmp_path: Path)
     'TOKEN_TYPE = "bearer_token_v2"',
     'author = "Guido van Rossum"',
     'session_key_prefix = "sess:"',
+    'password = "p@ssw0rd"',
+    '"new_password2": " anewpassword",',
 ])
 def test_placeholders_identifiers_calls_and_attributes_are_not_secrets(line: str) -> None:
     for path in ("app/settings.py", "deploy/config.yaml", ".env.example"):
         result = scan.redact_text(path, line + "\n")
         assert result.findings == (), (path, line)
         assert result.text == line + "\n"
+
+
+@pytest.mark.parametrize(("path", "line", "value"), [
+    ("app/settings.py", 'DB_PASSWORD = "Sup3rS3cret!2024"', "Sup3rS3cret!2024"),
+    ("config/prod.yaml", "password: P@ssw0rd-Prod-77", "P@ssw0rd-Prod-77"),
+    (".env.example", "SIGNING_KEY=" + HEX64, HEX64),
+    ("Dockerfile", "ENV API_TOKEN=tok_4Qz8Lm2Xv7Rp", "tok_4Qz8Lm2Xv7Rp"),
+    ("scripts/ci.sh", "curl -u deploy:Tr0ub4dor-x9 https://ci.internal", "Tr0ub4dor-x9"),
+    ("app/db.py", 'url = "mysql://root:Qm7!zr2Lp@10.0.0.5/app"', "Qm7!zr2Lp"),
+])
+def test_realistic_fake_credentials_are_secrets(path: str, line: str, value: str) -> None:
+    result = scan.redact_text(path, line + "\n")
+    assert value not in result.text
+    (span,) = result.spans
+    assert line[span.start:span.end] == value
 
 
 _CONTEXTS = [

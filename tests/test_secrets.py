@@ -102,3 +102,21 @@ def test_crlf_and_non_ascii_keep_line_numbers() -> None:
     result = redact_text("a.py", text)
     assert result.findings == (SecretFinding("a.py", 3, "AWS Access Key"),)
     assert result.text == '# café ünïcode\r\nx = 1\r\nKEY = "[REDACTED:AWS Access Key]"\r\n'
+
+
+def test_the_rules_version_is_read_without_compiling_and_agrees() -> None:
+    from repopack.packing.secret_rules import load_rules, rules_version
+
+    assert rules_version() == load_rules().version
+
+
+def test_a_malformed_rule_is_named() -> None:
+    import pytest
+
+    from repopack.packing.secret_rules import parse_rules
+
+    with pytest.raises(ValueError, match="secret rule broken: .*"):
+        parse_rules('version = "1"\n[[rule]]\nid = "broken"\ntype = "X"\nkeywords = ["x"]\nregex = "("\n')
+    with pytest.raises(ValueError, match="secret rule anchored: needs either keywords or an anchor"):
+        parse_rules('version = "1"\n[[rule]]\nid = "anchored"\ntype = "X"\nkeywords = ["x"]\nanchor = "x"\n'
+                    'regex = "x"\n')

@@ -114,12 +114,12 @@ class _Scan:
     """
 
     def __init__(self, files: tuple[SourceFile, ...], cache: Cache) -> None:
-        from repopack.packing.secret_rules import file_class, load_rules
+        from repopack.packing.scan import rules_version, verdict_key
 
         self.files = files
         self.cache = cache
-        self.ns = Cache.namespace("secrets", load_rules().version)
-        self.keys = [f"{f.digest}:{file_class(f.path).value}" for f in files]
+        self.ns = Cache.namespace("secrets", rules_version())
+        self.keys = [verdict_key(f.digest, f.path) for f in files]
         self.known = cache.get_many(self.ns, self.keys, VERDICT_SCHEMA)
 
     def result(self) -> tuple[tuple[SourceFile, ...], dict[str, Redaction]]:
@@ -131,7 +131,7 @@ class _Scan:
         for f, key in zip(self.files, self.keys, strict=True):
             spans = _spans_from_row(self.known.get(key)) if key in self.known else None
             if spans is None or not valid_spans(f.text, spans):
-                from repopack.packing.scan import find_secrets  # the rules load only when something is new
+                from repopack.packing.scan import find_secrets  # the rules compile only when something is new
 
                 spans = find_secrets(f.path, f.text)
                 fresh[key] = [(s.line, s.start, s.end, s.type) for s in spans]

@@ -37,6 +37,7 @@ from repopack.packing.redaction import (
     restore_secrets,
 )
 from repopack.packing.secret_rules import FileClass, Rule, RuleSet, file_class, load_rules
+from repopack.packing.secret_rules import rules_version as _rules_version
 
 __all__ = ["MARKER_RE", "Redaction", "SecretFinding", "SecretSpan", "find_secrets", "marker", "redact_text",
            "restore_secrets", "rules_version", "verdict_key"]
@@ -307,15 +308,16 @@ _PLACEHOLDER_WORDS = frozenset(
     redacted hidden masked placeholder value string str your_password mypassword my_password foobar foo bar baz
     admin root user username letmein qwerty asdf""".split()
 )
-# Words that make a value a stand-in, also spelled with digits for letters (s3cr3t, p@ssw0rd).
+# Parts that make a value a stand-in; a value that is only a placeholder word may spell it with
+# digits for letters (s3cr3t, p@ssw0rd).
 _PLACEHOLDER_SYNTAX = ("xxxx", "****", "...", "<", ">", "${", "{{", "}}", "{}", "$(", "os.environ",
                        "process.env", "getenv", "env(", "env[", "env.")
 _FORMAT_SPEC = re.compile(r"%\(\w+\)[sdr]|%[sd](?:$|[\s@:/,.])|\{\w*(?:![rsa])?(?::[^}]*)?\}")
 _PLACEHOLDER_PARTS = (
     "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-",
     "yourpass", "yoursecret", "yourtoken", "redacted", "dummy", "insert", "replace_", "replace-", "fill_in",
-    "fillme", "not_a_", "not-a-", "notasecret", "fake", "bogus", "sample", "test", "secret", "sekrit", "passw",
-    "private", "qwerty", "letmein", "abc123", "123456",
+    "fillme", "not_a_", "not-a-", "notasecret", "fake", "bogus", "sample", "test", "qwerty", "letmein", "abc123",
+    "123456",
 )
 _LEET = str.maketrans("013457@$!", "oieastasi")
 _WORD_SALAD = re.compile(r"(?:foo|bar|baz|qux|pass|word|user|name|admin|root|test|secret|key|token|pwd|pw|my|the|"
@@ -365,17 +367,19 @@ def _not_a_secret(value: str, match: re.Match[str], name: str | None = None) -> 
     low = value.lower()
     if len(value) < 4 or low in _PLACEHOLDER_WORDS:
         return True
-    folded = low.translate(_LEET)
+    if low.translate(_LEET) in _PLACEHOLDER_WORDS:
+        return True  # p@ssw0rd, s3cr3t
     if any(part in low for part in _PLACEHOLDER_SYNTAX) or _FORMAT_SPEC.search(value):
         return True
-    if any(part in low or part in folded for part in _PLACEHOLDER_PARTS):
+    if any(part in low for part in _PLACEHOLDER_PARTS):
         return True
     quoted = "q" in groups and bool(match.group("q"))
     if value[0] in "${<" or (not quoted and value[0] in "@[(:#") or _WINDOWS_VAR.fullmatch(value):
         return True  # $VAR, ${VAR}, %VAR%, <your key>, @ref, a comment, an expression
     if value[0] in "&*!" and _LETTERS.fullmatch(value[1:]):
         return True  # YAML anchors, aliases and tags
-    if _LETTERS.fullmatch(value) and not _random_letters(value) and not _passphrase(value):
+    core = value.strip()
+    if _LETTERS.fullmatch(core) and not _random_letters(core) and not _passphrase(core):
         return True  # a word or an identifier, not a credential
     if _CONSTANT.fullmatch(value) or _ATTRIBUTE.fullmatch(value) or _CALL.match(value):
         return True  # a word or an identifier, not a credential
@@ -451,7 +455,7 @@ def _scanner() -> _Scanner:
 
 
 def rules_version() -> str:
-    return load_rules().version
+    return _rules_version()
 
 
 def engine() -> str:

@@ -128,10 +128,20 @@ def parse_rules(text: str) -> RuleSet:
     return RuleSet(version, tuple(rules))
 
 
+def _rules_text() -> str:
+    return resources.files("repopack").joinpath(RULES_RESOURCE).read_text(encoding="utf-8")
+
+
 @cache
 def load_rules() -> RuleSet:
-    text = resources.files("repopack").joinpath(RULES_RESOURCE).read_text(encoding="utf-8")
-    return parse_rules(text)
+    return parse_rules(_rules_text())
+
+
+@cache
+def rules_version() -> str:
+    """The rules' version without compiling them (for cache keys on the fast path)."""
+    match = re.search(r'^version = "([^"]+)"', _rules_text(), re.MULTILINE)
+    return match.group(1) if match else load_rules().version
 
 
 def file_class(path: str) -> FileClass:
