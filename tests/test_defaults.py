@@ -159,3 +159,30 @@ def test_on_a_terminal_a_costly_call_is_asked_about(fixture_repo, fake_openai: F
     code, screen = ask_on_a_terminal(root, fake_openai, "n")
     assert code == 11, screen
     assert fake_openai.requests == []
+
+
+def test_review_reads_the_change_and_its_neighbourhood_not_the_whole_repository(make_repo,
+                                                                                fake_openai: FakeOpenAI) -> None:
+    root = make_repo({
+        "pkg/__init__.py": "",
+        "pkg/mathutil.py": "def scale(value, factor):\n    return value * factor\n",
+        "pkg/report.py": "from pkg.mathutil import scale\n\n\ndef render(n):\n    return f'total: {scale(n, 2)}'\n",
+        "pkg/unrelated.py": "def greet(name):\n    return 'hello ' + name\n",
+        ".github/ISSUE_TEMPLATE/bug-report.md": "---\nname: Bug report\n---\nDescribe the bug.\n",
+        ".github/workflows/ci.yml": "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n",
+        "README.md": "# widgets\n",
+    })
+    git(root, "switch", "-q", "-c", "feature")
+    (root / "pkg/mathutil.py").write_text("def scale(value, factor):\n    return value * abs(factor)\n",
+                                          encoding="utf-8")
+    fake_openai.script([json.dumps({"summary": "ok", "findings": []})])
+    result = run_cli("review", "--base", "main", str(root), "--output", "json",
+                     env={"OPENAI_BASE_URL": fake_openai.base_url})
+    assert result.returncode == 0, result.stderr
+    assert "note: a budget of 64,000 tokens: the default, as gpt-4.1's effective context is not measured" in (
+        result.stderr)
+    read = {f["path"] for f in json.loads(result.stdout)["context"]["files"]}
+    assert {"pkg/mathutil.py", "pkg/report.py"} <= read
+    assert not read & {".github/ISSUE_TEMPLATE/bug-report.md", ".github/workflows/ci.yml", "pkg/unrelated.py"}
+    [request] = fake_openai.chat_requests
+    assert "Describe the bug." not in request.prompt_text and "runs-on" not in request.prompt_text

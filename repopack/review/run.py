@@ -188,6 +188,42 @@ def impact_set(index: RepoIndex, diffs: Sequence[FileDiff], limit: int = 30) -> 
     return dict(ranked[:limit])
 
 
+# Files a review rarely needs unless the change touches them: issue/PR templates and CI config.
+_LOW_PRIORITY = re.compile(
+    r"(?:^|/)(?:\.github/(?:ISSUE_TEMPLATE|PULL_REQUEST_TEMPLATE|DISCUSSION_TEMPLATE|workflows)/|\.circleci/"
+    r"|\.gitlab/(?:issue_templates|merge_request_templates)/)"
+    r"|(?:^|/)(?:\.gitlab-ci\.ya?ml|\.travis\.ya?ml|azure-pipelines\.ya?ml|appveyor\.ya?ml|\.pre-commit-config\.yaml"
+    r"|PULL_REQUEST_TEMPLATE\.md|ISSUE_TEMPLATE\.md|CODEOWNERS|FUNDING\.yml)$", re.IGNORECASE)
+NEIGHBOURS_PER_FILE = 8  # graph neighbours (either direction) read per changed file, strongest first
+
+
+def low_priority(path: str) -> bool:
+    """Templates and CI configuration: read only when the change touches them."""
+    return bool(_LOW_PRIORITY.search(path))
+
+
+def neighbourhood(index: RepoIndex, diffs: Sequence[FileDiff], impact: dict[str, list[str]]) -> list[str]:
+    """What a review reads besides the diff, by default: the changed files, their impact set, and
+    their strongest neighbours in the dependency graph (files they use and files that use them);
+    templates and CI config only when changed."""
+    changed = [d.path for d in diffs if d.status != "removed"]
+    keep = dict.fromkeys(changed)
+    keep.update(dict.fromkeys(p for p in impact if not low_priority(p)))
+    graph = index.graph
+    position = {p: i for i, p in enumerate(graph.paths)}
+    matrix = graph.matrix
+    both = (matrix + matrix.T).tocsr()
+    for path in changed:
+        i = position.get(path)
+        if i is None:
+            continue
+        row = both.getrow(i)
+        order = sorted(zip(row.indices.tolist(), row.data.tolist(), strict=True), key=lambda jw: (-jw[1], jw[0]))
+        near = [graph.paths[j] for j, _w in order if j != i and not low_priority(graph.paths[j])]
+        keep.update(dict.fromkeys(near[:NEIGHBOURS_PER_FILE]))
+    return list(keep)
+
+
 def _redacted_diff(diffs: Sequence[FileDiff]) -> dict[str, str]:
     return {d.path: redact_text(d.path, d.text).text for d in diffs}
 
@@ -230,7 +266,9 @@ def build_context(root: Path, settings: Settings, target: ReviewTarget, budget: 
         chosen.sort(key=lambda d: diffs.index(d))
     diff_text = "".join(texts[d.path] for d in chosen)
     context_budget = room - sum(cost[d.path] for d in chosen)
-    pack = pack_repo(root, dataclasses.replace(settings, budget=context_budget), signals, progress)
+    # Without --budget the context is the change's neighbourhood, not whatever else fits the default.
+    only = [str(root / p) for p in neighbourhood(index, diffs, impact)] if budget_note else None
+    pack = pack_repo(root, dataclasses.replace(settings, budget=context_budget), signals, progress, only=only)
     changed = {d.path for d in diffs}
     files = []
     for decision in sorted(pack.packed.decisions, key=lambda d: d.rank):
