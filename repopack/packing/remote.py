@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repopack.errors import RemoteAuthError, RemoteError, RemoteRefError, UsageError
+from repopack.util.git import git_available, git_process
 from repopack.util.paths import cache_dir
 
 GITHUB_SHORT = re.compile(r"^github:(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?(?:@(?P<ref>.+))?$")
@@ -54,6 +55,10 @@ class Checkout:
     spec: RemoteSpec
     commit: str
     fetched: bool  # False: served from the cache without a fetch
+
+
+# No ext:: transport and no hooks from anything a remote brings.
+_REMOTE_CONFIG = ("-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null")
 
 
 def _strip_userinfo(url: str) -> str:
@@ -168,28 +173,21 @@ def _fail(spec: RemoteSpec, stderr: str) -> RemoteError:
 
 
 def _git(spec: RemoteSpec, *args: str, cwd: Path | None = None) -> str:
-    if shutil.which("git") is None:
+    if not git_available():
         raise RemoteError("remote repositories need git on PATH")
-    cmd = ["git", "-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null", *args]
     try:
-        out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, errors="replace",
-                             env=_git_env(spec), timeout=GIT_TIMEOUT, stdin=subprocess.DEVNULL)
+        out = git_process(*args, root=cwd, env=_git_env(spec), timeout=GIT_TIMEOUT, config=_REMOTE_CONFIG)
     except subprocess.TimeoutExpired:
         raise RemoteError(f"git timed out after {GIT_TIMEOUT} s talking to {spec.display}") from None
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         raise RemoteError(f"cannot run git: {exc}") from None
     if out.returncode != 0:
-        raise _fail(spec, out.stderr)
-    return out.stdout
+        raise _fail(spec, out.stderr.decode("utf-8", "replace"))
+    return out.stdout.decode("utf-8", "replace")
 
 
 def _local(spec: RemoteSpec, repo: Path, *args: str) -> str:
-    out = subprocess.run(["git", "-C", str(repo), "-c", "core.hooksPath=/dev/null", *args], capture_output=True,
-                         text=True, errors="replace", env=_git_env(spec), timeout=GIT_TIMEOUT,
-                         stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        raise _fail(spec, out.stderr)
-    return out.stdout
+    return _git(spec, *args, cwd=repo)
 
 
 def url_key(spec: RemoteSpec) -> str:

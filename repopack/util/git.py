@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from repopack.errors import RepoError
@@ -27,6 +28,32 @@ def git_available() -> bool:
     return shutil.which("git") is not None
 
 
+def git_process(*args: str, root: Path | None = None, env: Mapping[str, str] | None = None,
+                timeout: float = 300, config: Sequence[str] = ()) -> subprocess.CompletedProcess[bytes]:
+    """Start ``git [-c ...] [-C root] ARGS`` the one way repopack does, and return the finished process.
+
+    stdin is closed (git never waits for a prompt), the work tree's `core.fsmonitor` is off,
+    `config` adds more ``-c`` pairs, `env` replaces the environment (default: ours with optional
+    locks off). Raises OSError or subprocess.SubprocessError when git cannot run or times out;
+    the caller judges the exit code.
+    """
+    where = ("-C", str(root)) if root is not None else ()
+    return subprocess.run(["git", *_UNTRUSTED_CONFIG, *config, *where, *args], capture_output=True,
+                          timeout=timeout, env=dict(env) if env is not None else _ENV, stdin=subprocess.DEVNULL)
+
+
+def _checked(root: Path, args: tuple[str, ...], ok: tuple[int, ...], what: str | None, timeout: float) -> bytes:
+    label = what or f"git {args[0] if args else ''}".strip()
+    try:
+        out = git_process(*args, root=root, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise GitError(f"{label}: cannot run git ({exc})") from None
+    if out.returncode not in ok:
+        lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"{label}: {lines[-1] if lines else f'git exited with {out.returncode}'}")
+    return out.stdout
+
+
 def run_git(root: Path, *args: str, ok: tuple[int, ...] = (0,), what: str | None = None,
             timeout: float = 300, text: bool = True) -> str:
     """Run ``git -C root ARGS`` and return its stdout (decoded as UTF-8 with surrogate escapes).
@@ -34,30 +61,13 @@ def run_git(root: Path, *args: str, ok: tuple[int, ...] = (0,), what: str | None
     An exit code outside `ok` raises `GitError` naming `what` (default ``git <subcommand>``) and
     git's own last line of stderr; a missing git or a time-out raises it too.
     """
-    label = what or f"git {args[0] if args else ''}".strip()
-    try:
-        out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", str(root), *args], capture_output=True,
-                             timeout=timeout, env=_ENV)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise GitError(f"{label}: cannot run git ({exc})") from None
-    if out.returncode not in ok:
-        lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"{label}: {lines[-1] if lines else f'git exited with {out.returncode}'}")
-    return out.stdout.decode("utf-8", "surrogateescape") if text else out.stdout.decode("latin-1")
+    out = _checked(root, args, ok, what, timeout)
+    return out.decode("utf-8", "surrogateescape") if text else out.decode("latin-1")
 
 
 def run_git_bytes(root: Path, *args: str, what: str | None = None, timeout: float = 300) -> bytes:
     """Like `run_git` but returns raw stdout bytes (archives, NUL-separated lists)."""
-    label = what or f"git {args[0] if args else ''}".strip()
-    try:
-        out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", str(root), *args], capture_output=True,
-                             timeout=timeout, env=_ENV)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise GitError(f"{label}: cannot run git ({exc})") from None
-    if out.returncode != 0:
-        lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"{label}: {lines[-1] if lines else f'git exited with {out.returncode}'}")
-    return out.stdout
+    return _checked(root, args, (0,), what, timeout)
 
 
 def git_toplevel(path: Path) -> Path | None:
