@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,15 @@ import openai
 from repopack.config import DEFAULT_MODEL, DEFAULT_TIMEOUT
 from repopack.errors import AuthError, ContextOverflowError, ModelError, NoModelConfiguredError, RateLimitError
 from repopack.model.recording import Recording, request_body
+from repopack.model.replies import (
+    ChatResult,
+    chat_result,
+    dump,
+    int_or_none,
+    not_protocol,
+    snippet,
+    stated_context_limit,
+)
 from repopack.util.env import env as repopack_env
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -114,14 +122,6 @@ class ChatEvent:
     notice: str = ""  # kind="notice": what happened (``text`` stays empty, so joining texts is the answer)
 
 
-@dataclass(frozen=True)
-class ChatResult:
-    text: str
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    finish_reason: str | None = None
-
-
 def make_openai_client(config: ClientConfig) -> openai.OpenAI:
     return openai.OpenAI(
         api_key=config.api_key,
@@ -179,8 +179,8 @@ def _replayed_stream(reply: dict[str, Any], recording: Recording) -> Iterator[Ch
         if isinstance(item, dict) and isinstance(item.get("text"), str):
             yield ChatEvent("text", text=item["text"])
         elif isinstance(item, dict):
-            yield ChatEvent("usage", input_tokens=_int_or_none(item.get("input_tokens")),
-                            output_tokens=_int_or_none(item.get("output_tokens")))
+            yield ChatEvent("usage", input_tokens=int_or_none(item.get("input_tokens")),
+                            output_tokens=int_or_none(item.get("output_tokens")))
 
 
 def _stream(
@@ -219,7 +219,7 @@ def _stream(
                 chunk_usage = getattr(chunk, "usage", None)
                 if not isinstance(choices, list) and chunk_usage is None:
                     raise ModelError(f"a stream event from {config.endpoint} is not a chat completion chunk "
-                                     f"(no 'choices'): {_snippet(_dump(chunk))}")
+                                     f"(no 'choices'): {snippet(dump(chunk))}")
                 chunks += 1
                 if chunk_usage is not None:
                     usage = chunk_usage
@@ -229,15 +229,15 @@ def _stream(
                         yield ChatEvent("text", text=text)
     except ValueError as exc:  # json.JSONDecodeError from the SDK's SSE decoder
         line = getattr(exc, "doc", None)
-        what = f"data: {_snippet(line)}" if isinstance(line, str) else str(exc)
+        what = f"data: {snippet(line)}" if isinstance(line, str) else str(exc)
         raise ModelError(f"a stream event from {config.endpoint} is not JSON: {what}") from None
     except openai.OpenAIError as exc:
         raise _translate(exc, config) from exc
     if chunks == 0:
         raise ModelError(f"the event stream from {config.endpoint} ended without a single chat completion chunk")
     if usage is not None:
-        yield ChatEvent("usage", input_tokens=_int_or_none(getattr(usage, "prompt_tokens", None)),
-                        output_tokens=_int_or_none(getattr(usage, "completion_tokens", None)))
+        yield ChatEvent("usage", input_tokens=int_or_none(getattr(usage, "prompt_tokens", None)),
+                        output_tokens=int_or_none(getattr(usage, "completion_tokens", None)))
 
 
 def _unstreamed_reply(stream: Any, config: ClientConfig) -> ChatResult | None:
@@ -258,8 +258,8 @@ def _unstreamed_reply(stream: Any, config: ClientConfig) -> ChatResult | None:
     try:
         data = json.loads(body)
     except ValueError:
-        raise ModelError(_not_protocol(config, content_type, body, "an event stream")) from None
-    return _chat_result(data, config)
+        raise ModelError(not_protocol(config.endpoint, content_type, body, "an event stream")) from None
+    return chat_result(data, config.endpoint)
 
 
 def complete_chat(
@@ -278,8 +278,8 @@ def complete_chat(
         reply = recording.load(key)
         if reply.get("kind") != "complete" or not isinstance(reply.get("text"), str):
             raise ModelError(f"a recording in {recording.directory} is not a chat completion")
-        return ChatResult(reply["text"], _int_or_none(reply.get("input_tokens")),
-                          _int_or_none(reply.get("output_tokens")), reply.get("finish_reason"))
+        return ChatResult(reply["text"], int_or_none(reply.get("input_tokens")),
+                          int_or_none(reply.get("output_tokens")), reply.get("finish_reason"))
     result = _complete(config, messages, client, sleep, on_retry, params)
     if recording is not None:
         recording.save(key, request_body(config.model, messages, params, False),
@@ -306,7 +306,7 @@ def _complete(config: ClientConfig, messages: Sequence[Message], client: openai.
     finally:
         if client is None:
             sdk.close()
-    return _chat_result(body, config)
+    return chat_result(body, config.endpoint)
 
 
 def _json_reply(raw: Any, config: ClientConfig) -> Any:
@@ -315,59 +315,7 @@ def _json_reply(raw: Any, config: ClientConfig) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        raise ModelError(_not_protocol(config, content_type, text, "a JSON chat reply")) from None
-
-
-def _chat_result(body: Any, config: ClientConfig) -> ChatResult:
-    """Read a chat.completion body, refusing one without the fields every reply has."""
-    where = config.endpoint
-    if not isinstance(body, dict):
-        raise ModelError(f"the reply from {where} is JSON but not a chat completion: {_snippet(json.dumps(body))}")
-    if isinstance(body.get("error"), dict):
-        said = " ".join(str(body["error"].get("message") or body["error"]).split())
-        raise ModelError(f"the endpoint {where} answered 200 with an error: {_snippet(said)}")
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices:
-        raise ModelError(f"the reply from {where} has no 'choices': {_snippet(json.dumps(body))}")
-    choice = choices[0]
-    message = choice.get("message") if isinstance(choice, dict) else None
-    if not isinstance(message, dict):
-        raise ModelError(f"the reply from {where} has no 'choices[0].message': {_snippet(json.dumps(body))}")
-    content = message.get("content")
-    if content is not None and not isinstance(content, str):
-        raise ModelError(f"the reply from {where} has a non-text 'content': {_snippet(json.dumps(content))}")
-    usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
-    return ChatResult(
-        text=content or "",
-        input_tokens=_int_or_none(usage.get("prompt_tokens")),
-        output_tokens=_int_or_none(usage.get("completion_tokens")),
-        finish_reason=choice.get("finish_reason"),
-    )
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dump(obj: Any) -> str:
-    try:
-        return json.dumps(obj.to_dict() if hasattr(obj, "to_dict") else obj, default=str)
-    except (TypeError, ValueError):
-        return repr(obj)
-
-
-def _snippet(text: str | None, limit: int = 80) -> str:
-    """The start of what came back, on one line, quoted."""
-    flat = " ".join((text or "").split())
-    return repr(flat[:limit] + ("…" if len(flat) > limit else "")) if flat else "an empty body"
-
-
-def _not_protocol(config: ClientConfig, content_type: str, body: str, expected: str) -> str:
-    kind = content_type.split(";", 1)[0].strip() or "no content type"
-    html = "html" in kind.lower() or body.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
-    hint = ("; is the base URL an API endpoint? OpenAI-compatible URLs usually end in /v1" if html
-            else "; is the endpoint OpenAI-compatible?")
-    return f"HTTP 200 from {config.endpoint} is not {expected}: {kind} body {_snippet(body)}{hint}"
+        raise ModelError(not_protocol(config.endpoint, content_type, text, "a JSON chat reply")) from None
 
 
 Attempts = Generator[ChatEvent, None, Any]
@@ -452,39 +400,6 @@ def _is_context_overflow(exc: openai.APIStatusError) -> bool:
         "context length", "context_length", "maximum context", "context window", "too many tokens",
         "prompt is too long",
     ))
-
-
-_NUMBER = r"(\d[\d,]*)"
-_LIMIT_PATTERNS = (  # what servers say, in the wording of OpenAI, vLLM, llama.cpp, Anthropic-style gateways
-    re.compile(r"maximum context length is " + _NUMBER, re.I),
-    re.compile(r"context (?:length|window|size|limit) (?:of |is |= ?)?" + _NUMBER, re.I),
-    re.compile(r"(?:limit|maximum) (?:of |is )?" + _NUMBER + r" tokens", re.I),
-    re.compile(r"tokens? > " + _NUMBER + r" maximum", re.I),
-)
-_REQUESTED_PATTERNS = (
-    re.compile(r"(?:resulted in|you requested|requested|prompt (?:has|contains|is)) " + _NUMBER + r" tokens", re.I),
-    re.compile(_NUMBER + r" tokens > \d", re.I),
-)
-
-
-def stated_context_limit(exc: openai.APIStatusError) -> tuple[int | None, int | None]:
-    """(limit, requested) from a context-length error, where the server said them."""
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
-    limit = _int_or_none(inner.get("n_ctx")) or _int_or_none(body.get("n_ctx"))  # llama.cpp server
-    requested = _int_or_none(inner.get("n_prompt_tokens")) or _int_or_none(body.get("n_prompt_tokens"))
-    message = str(exc.message)
-
-    def first(patterns: tuple[re.Pattern[str], ...]) -> int | None:
-        for pattern in patterns:
-            found = pattern.search(message)
-            if found:
-                return int(found.group(1).replace(",", ""))
-        return None
-
-    limit = limit or first(_LIMIT_PATTERNS)
-    requested = requested or first(_REQUESTED_PATTERNS)
-    return (limit if limit and limit > 0 else None), (requested if requested and requested > 0 else None)
 
 
 def _translate(exc: openai.OpenAIError, config: ClientConfig, attempts: int = 1) -> ModelError:
