@@ -128,6 +128,10 @@ def test_placeholders_identifiers_calls_and_attributes_are_not_secrets(line: str
     ("Dockerfile", "ENV API_TOKEN=tok_4Qz8Lm2Xv7Rp", "tok_4Qz8Lm2Xv7Rp"),
     ("scripts/ci.sh", "curl -u deploy:Tr0ub4dor-x9 https://ci.internal", "Tr0ub4dor-x9"),
     ("app/db.py", 'url = "mysql://root:Qm7!zr2Lp@10.0.0.5/app"', "Qm7!zr2Lp"),
+    ("app/db.py", 'url = "jdbc:postgresql://db/app?user=app&password=Xq7m2Lp9Rz"', "Xq7m2Lp9Rz"),
+    ("conf/settings.xml", "<server><password>Vq9#mL2xR7tz</password></server>", "Vq9#mL2xR7tz"),
+    ("deploy.sh", 'curl -H "Authorization: Basic ZGVwbG95OlRyMHViNGRvcg==" https://x', "ZGVwbG95OlRyMHViNGRvcg=="),
+    (".env.example", "HEROKU_API_KEY=3f1c9a2e-7b4d-4e8a-9c6f-1d2e3f4a5b6c", "3f1c9a2e-7b4d-4e8a-9c6f-1d2e3f4a5b6c"),
 ])
 def test_realistic_fake_credentials_are_secrets(path: str, line: str, value: str) -> None:
     result = scan.redact_text(path, line + "\n")
