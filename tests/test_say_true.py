@@ -108,6 +108,13 @@ def test_usage_errors_are_one_line_with_exit_2(args: tuple[str, ...], message: s
     assert (result.returncode, result.stderr) == (2, message + "\n")
 
 
+def test_bare_repopack_still_shows_the_help() -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "Usage: repopack [OPTIONS] COMMAND [ARGS]..." in result.stderr + result.stdout
+    assert "repopack: error:" not in result.stderr
+
+
 def test_an_output_path_that_is_a_directory_is_an_output_error(pyapp: Path, tmp_path: Path) -> None:
     result = run_cli("pack", str(pyapp), "-o", str(tmp_path))
     assert result.returncode == 1

@@ -42,6 +42,10 @@ def cli() -> None:
     reset_warnings()  # each command prints its settings warnings once (in-process runs share the module)
 
 
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    t for t in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if isinstance(t, type))
+
+
 def usage_line(exc: click.UsageError) -> str:
     """'repopack: error: No such option: --max-cots (see repopack review --help)'."""
     message = " ".join(exc.format_message().split())
@@ -59,7 +63,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("repopack: interrupted", err=True)
         sys.exit(130)
     except click.UsageError as exc:  # click's own usage errors, in the one-line format, exit 2
-        click.echo(usage_line(exc), err=True)
+        if isinstance(exc, _NO_ARGS_IS_HELP):  # bare `repopack`: the help itself, as before
+            exc.show()
+        else:
+            click.echo(usage_line(exc), err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
