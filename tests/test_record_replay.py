@@ -111,3 +111,19 @@ def test_record_and_replay_together_or_a_missing_directory_are_usage_errors(chan
     missing = run_cli("review", "--base", "main", str(changed_repo), "--replay", str(tmp_path / "nope"))
     assert (missing.returncode, missing.stderr) == (
         2, f"repopack: error: --replay {tmp_path / 'nope'}: no such directory of recordings\n")
+
+
+def test_chat_checks_its_recording_flags_before_the_ui_starts(changed_repo: Path, tmp_path: Path) -> None:
+    result = run_cli("chat", str(changed_repo), "--replay", str(tmp_path / "none"))
+    assert (result.returncode, result.stderr) == (
+        2, f"repopack: error: --replay {tmp_path / 'none'}: no such directory of recordings\n")
+
+
+def test_scoped_env_puts_the_environment_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from repopack.cli.chat import scoped_env
+
+    monkeypatch.setenv("REPOPACK_REPLAY", "before")
+    monkeypatch.delenv("REPOPACK_RECORD", raising=False)
+    with scoped_env({"REPOPACK_RECORD": "tapes", "REPOPACK_REPLAY": None}):
+        assert os.environ["REPOPACK_RECORD"] == "tapes" and "REPOPACK_REPLAY" not in os.environ
+    assert os.environ["REPOPACK_REPLAY"] == "before" and "REPOPACK_RECORD" not in os.environ
