@@ -8,7 +8,6 @@ the pre-commit hook in `.pre-commit-hooks.yaml` runs.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ from repopack.cli.common import stderr_console
 from repopack.errors import RepoError
 from repopack.packing.redaction import SecretFinding, report_lines
 from repopack.packing.walk import MAX_FILE_BYTES, WalkRules, decode_text, walk_repo
+from repopack.util.git import GitError, run_git_bytes
+from repopack.util.limits import BINARY_SNIFF_BYTES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -85,7 +86,7 @@ def staged_files(root: Path) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for name in filter(None, names.split("\0")):
         blob = _git(root, "show", f":{name}")
-        if len(blob) > MAX_FILE_BYTES or b"\0" in blob[:8192]:
+        if len(blob) > MAX_FILE_BYTES or b"\0" in blob[:BINARY_SNIFF_BYTES]:
             continue
         out.append((name, decode_text(blob)[0]))
     return out
@@ -93,18 +94,14 @@ def staged_files(root: Path) -> list[tuple[str, str]]:
 
 def _git(root: Path, *args: str) -> bytes:
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise RepoError(f"--staged needs git: {exc}") from None
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RepoError(f"--staged: {detail[-1] if detail else 'git failed'} (is {root} a git repository?)")
-    return done.stdout
+        return run_git_bytes(root, *args, what="--staged", timeout=120)
+    except GitError as exc:
+        raise RepoError(f"{exc} (is {root} a git repository?)") from None
 
 
 def _binary(path: Path) -> bool:
     with path.open("rb") as handle:
-        return b"\0" in handle.read(8192)
+        return b"\0" in handle.read(BINARY_SNIFF_BYTES)
 
 
 def _read_text(path: Path) -> str:
