@@ -10,6 +10,7 @@ import click
 from repopack.choices import Format, values
 from repopack.cli.app import cli
 from repopack.cli.common import LazyProgress, guarded, open_source, settings_for, stderr_console
+from repopack.cli.options import no_cache_option
 from repopack.config import Settings
 from repopack.packing.pipeline import pack_repo
 from repopack.packing.tokenmap import TokenMap, token_map
@@ -28,7 +29,7 @@ from repopack.packing.tokenmap import TokenMap, token_map
 @click.option("--encoding", help="tiktoken encoding (default o200k_base).")
 @click.option("--line-numbers/--no-line-numbers", default=None, help="Count with line numbers, as pack would.")
 @click.option("--ref", help="Branch, tag or commit of a remote PATH.")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache.")
+@no_cache_option
 def tokens_command(path: str, min_tokens: int, depth: int | None, as_json: bool, top: int, fmt: str | None,
                    include: tuple[str, ...], exclude: tuple[str, ...], encoding: str | None,
                    line_numbers: bool | None, ref: str | None, no_cache: bool) -> None:

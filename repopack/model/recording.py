@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any, Literal
 
 from repopack.errors import ModelError, UsageError
 from repopack.util.env import env as repopack_env
+from repopack.util.fs import atomic_write
 
 FORMAT_VERSION = 1
 RECORD_ENV = "REPOPACK_RECORD"
@@ -79,20 +78,12 @@ class Recording:
     def save(self, key: str, request: Mapping[str, Any], reply: Mapping[str, Any]) -> Path:
         """Write atomically, so an interrupted run never leaves half a recording."""
         path = self.path(key)
+        text = json.dumps({"version": FORMAT_VERSION, "request": dict(request), "reply": dict(reply)},
+                          indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".recording-", dir=self.directory)
+            atomic_write(path, text)
         except OSError as exc:
             raise UsageError(f"--record {self.directory}: cannot write there: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": FORMAT_VERSION, "request": dict(request), "reply": dict(reply)}, fh,
-                          indent=2, sort_keys=True, ensure_ascii=False)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return path
 
 

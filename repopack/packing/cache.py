@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 
 from repopack import __version__
+from repopack.util.env import env
 from repopack.util.paths import cache_dir
 
 SCHEMA = 2
@@ -58,7 +59,7 @@ def parse_size(text: str | int) -> int:
 
 
 def max_bytes_from_env() -> int:
-    raw = os.environ.get("REPOPACK_CACHE_MAX", "")
+    raw = env("cache_max") or ""
     try:
         return parse_size(raw) if raw.strip() else DEFAULT_MAX_BYTES
     except (ValueError, IndexError):

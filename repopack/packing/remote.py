@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repopack.errors import RemoteAuthError, RemoteError, RemoteRefError, UsageError
+from repopack.util.fs import atomic_write
 from repopack.util.git import git_available, git_process
 from repopack.util.paths import cache_dir
 
@@ -207,11 +208,7 @@ def _load_refs(store: Path) -> dict[str, dict[str, str]]:
 
 
 def _save_refs(store: Path, refs: dict[str, dict[str, str]]) -> None:
-    store.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=store, prefix=".refs-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(refs, fh)
-    os.replace(tmp, store / "refs.json")
+    atomic_write(store / "refs.json", json.dumps(refs), mode=0o600)
 
 
 def _ls_remote(spec: RemoteSpec) -> dict[str, str]:

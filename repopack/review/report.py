@@ -30,8 +30,8 @@ from repopack.review.sanitize import (
     cap,
     known_credentials,
     neutralise,
-    one_line,
     scrub_known,
+    single_line,
 )
 
 SUMMARY_MARKER = "<!-- repopack-review-summary -->"
@@ -234,9 +234,9 @@ _OWN_LAST_LINE = re.compile(r"<!-- repopack-finding:[0-9a-f]{16} -->|<sub>Review
 
 def _safe_finding(f: Finding) -> Finding:
     """The model's words about one finding, as they may be posted: one-line title, capped body."""
-    file = one_line(f.file, 300).replace("`", "'")
-    return dataclasses.replace(f, file=file, title=one_line(f.title), body=cap(f.body, BODY_CAP),
-                               category=one_line(f.category, 60) if f.category else f.category)
+    file = single_line(f.file, 300).replace("`", "'")
+    return dataclasses.replace(f, file=file, title=single_line(f.title), body=cap(f.body, BODY_CAP),
+                               category=single_line(f.category, 60) if f.category else f.category)
 
 
 def for_github(result: ReviewResult) -> ReviewResult:

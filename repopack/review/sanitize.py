@@ -109,7 +109,7 @@ def cap(text: str, limit: int) -> str:
     return close_fences(text[:limit].rstrip()) + f"\n\n(cut at {limit:,} characters)"
 
 
-def one_line(text: str, limit: int = TITLE_CAP) -> str:
+def single_line(text: str, limit: int = TITLE_CAP) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
