@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from repopack.packing.cache import Cache
+from repopack.packing.stamp import code_stamp
 from repopack.packing.symbols import FileSymbols
 from repopack.packing.tokens import Tokenizer
 from repopack.packing.walk import SourceFile
@@ -45,7 +46,8 @@ def number_lines(text: str) -> str:
 
     return numbered(text)
 
-PARSE_VERSION = 1  # bump when parse, graph or lexical output changes shape or content
+# Cached per-file records are keyed by the code that made them (see packing/stamp.py).
+PARSE_VERSION = f"1-{code_stamp()}"
 PARSE_THREADS = min(4, (os.cpu_count() or 1) * 2)
 PROCESS_PARSE_MIN = 1500  # uncached files before parsing moves to helper processes
 
@@ -144,7 +146,7 @@ class RepoIndex:
     def terms_for(self, indices: Sequence[int]) -> list[Mapping[str, int]]:
         from repopack.packing.lexical import terms_of
 
-        ns = Cache.namespace("terms", 1)
+        ns = Cache.namespace("terms", 1, code_stamp())
         return _cached_map(self.cache, ns, [self.files[i].digest for i in indices], dict[str, int],
                            lambda missing: [terms_of(self.files[indices[m]].text) for m in missing], "terms",
                            self.progress)

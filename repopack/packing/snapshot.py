@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from repopack.packing.cache import Cache
+from repopack.packing.stamp import code_stamp
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -411,7 +412,7 @@ def overlap(base_keys: Sequence[str], keys: set[str]) -> float:
 
 
 def store_keys(scope: str | None) -> tuple[str, str]:
-    return Cache.namespace("snapshot", VERSION), scope or "-"
+    return Cache.namespace("snapshot", VERSION, code_stamp()), scope or "-"
 
 
 def load_base(cache: Cache, scope: str | None, keys: Sequence[str], fingerprint: str) -> Snapshot | None:
@@ -419,7 +420,7 @@ def load_base(cache: Cache, scope: str | None, keys: Sequence[str], fingerprint:
     ns, key = store_keys(scope)
     wanted = set(keys)
     candidates = [key]
-    latest = cache.get(Cache.namespace("snapshot-latest", VERSION), "latest", str)
+    latest = cache.get(Cache.namespace("snapshot-latest", VERSION, code_stamp()), "latest", str)
     if isinstance(latest, str) and latest != key:
         candidates.append(latest)
     for candidate in candidates:
@@ -449,6 +450,6 @@ def worth_saving(base: Snapshot | None, snap: Snapshot, scope: str | None) -> bo
 def save(cache: Cache, scope: str | None, snap: Snapshot) -> None:
     ns, key = store_keys(scope)
     cache.put(ns, key, snap.record())
-    cache.put(Cache.namespace("snapshot-latest", VERSION), "latest", key)
+    cache.put(Cache.namespace("snapshot-latest", VERSION, code_stamp()), "latest", key)
     cache.flush()
 
