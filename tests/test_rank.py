@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 
 from helpers import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repopack.config import Settings
 from repopack.packing.graph import build_graph
@@ -127,3 +129,13 @@ def test_graph_resolves_imports_across_languages() -> None:
     assert edge("src/main.c", "src/util/strings.h")
     assert edge("crates/core/src/lib.rs", "crates/core/src/search/matcher.rs")
     assert not edge("app/util.py", "app/main.py")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab._-", min_size=1, max_size=8).filter(lambda n: n not in (".", "..")))
+def test_stem_is_pathlibs(name: str) -> None:
+    from pathlib import PurePosixPath
+
+    from repopack.packing.rank import _stem
+
+    assert _stem(name) == PurePosixPath(name).stem

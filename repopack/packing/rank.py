@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repopack.packing.graph import MAX_DEFINERS, build_suffix_index
@@ -83,20 +83,27 @@ class RankedFile:
         return ", ".join(parts) or "structure"
 
 
+def _stem(name: str) -> str:
+    """PurePosixPath(name).stem, without building a path object (this runs for every file)."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
 def structural_priority(path: str) -> tuple[int, int, str]:
-    p = PurePosixPath(path)
-    name = p.name.lower()
-    depth = len(p.parts) - 1
-    top = p.parts[0].lower() if depth else ""
+    parts = path.split("/")
+    name = parts[-1].lower()
+    depth = len(parts) - 1
+    top = parts[0].lower() if depth else ""
+    stem = _stem(parts[-1]).lower()
     if _README.match(name):
         tier = 0 if depth == 0 else 5
     elif depth == 0 and name in _MANIFESTS:
         tier = 1
-    elif p.stem.lower() in _ENTRY_STEMS and depth <= 2 and top not in _LOW_DIRS:
+    elif stem in _ENTRY_STEMS and depth <= 2 and top not in _LOW_DIRS:
         tier = 2
     elif is_low_priority(path):
         tier = 6
-    elif depth == 0 and p.stem.lower() in _DOCS:
+    elif depth == 0 and stem in _DOCS:
         tier = 7
     else:
         tier = 3
@@ -110,10 +117,10 @@ def structural_order(paths: Sequence[str]) -> list[str]:
 
 def is_low_priority(path: str) -> bool:
     """Tests, docs, examples and benchmarks."""
-    p = PurePosixPath(path)
-    if any(part.lower() in _LOW_DIRS for part in p.parts[:-1]):
+    parts = path.split("/")
+    if any(part.lower() in _LOW_DIRS for part in parts[:-1]):
         return True
-    return bool(_TEST_NAME.search(p.stem))
+    return bool(_TEST_NAME.search(_stem(parts[-1])))
 
 
 _PRIOR_CODE = 1.0
