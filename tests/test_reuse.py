@@ -101,8 +101,9 @@ def test_output_file_is_read_back_not_copied_and_an_edit_or_deletion_is_noticed(
     for _ in range(2):  # a reused pack written out again stays reusable (the new stat is recorded)
         again = _pack_repo(root, Settings(), reuse=True)
         assert again.timings == {"reused": 0.0}
+        text = again.text  # read from the output file, which still is the one written
         out.unlink()
-        out.write_text(again.text, encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
         remember(again, str(out))
     out.unlink()  # the user deletes the prompt: nothing of it outlives that
     assert "reused" not in _pack_repo(root, Settings(), reuse=True).timings
@@ -122,3 +123,40 @@ def test_stdout_pack_is_kept_private_and_an_unredacted_pack_is_never_kept(make_r
     for path in cache.rglob("*"):
         if path.is_file():
             assert b"AKIAIOSFODNN7EXAMPLE" not in path.read_bytes()
+
+
+def test_a_repeat_cli_pack_to_the_same_output_writes_nothing_and_another_output_gets_the_same_text(
+        fixture_repo, tmp_path) -> None:
+    from helpers import run_cli
+
+    root = fixture_repo("pyapp")
+    age(root)
+    out = tmp_path / "out.xml"
+    assert run_cli("pack", str(root), "-o", str(out)).returncode == 0
+    first = out.read_bytes()
+    before = out.stat()
+    again = run_cli("pack", str(root), "-o", str(out))
+    assert again.returncode == 0 and "Packed" in again.stderr
+    after = out.stat()
+    # the very file, untouched: it already held exactly this pack
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
+    other = tmp_path / "other.xml"
+    assert run_cli("pack", str(root), "-o", str(other)).returncode == 0
+    assert other.read_bytes() == first
+    out.write_bytes(first.replace(b"<files>", b"<files>tampered", 1))  # edited by the user: packed afresh
+    assert run_cli("pack", str(root), "-o", str(out)).returncode == 0
+    assert out.read_bytes() == first
+
+
+def test_split_output_after_a_remembered_pack_has_every_file_text(make_repo, tmp_path) -> None:
+    from helpers import run_cli
+
+    root = make_repo({f"m{i}.py": f"VALUE_{i} = {i}\n" * 60 for i in range(6)})
+    age(root)
+    assert run_cli("pack", str(root), "-o", str(tmp_path / "whole.xml")).returncode == 0
+    assert run_cli("pack", str(root), "-o", str(tmp_path / "whole.xml")).returncode == 0  # now remembered
+    done = run_cli("pack", str(root), "--split-output", "1000", "-o", str(tmp_path / "part.xml"))
+    assert done.returncode == 0, done.stderr
+    parts = "".join(p.read_text() for p in sorted(tmp_path.glob("part.*.xml")))
+    for i in range(6):
+        assert parts.count(f"VALUE_{i} = {i}") == 60

@@ -29,13 +29,11 @@ from repopack.config import Settings, parse_budget
 from repopack.errors import BudgetError, UsageError
 from repopack.packing.filelist import split_names
 from repopack.packing.history import UNCOMMITTED, HistoryRequest
-from repopack.packing.manifest import build_manifest, explain_lines
 from repopack.packing.pipeline import PackResult, pack_repo
 from repopack.packing.rank import Signals
 from repopack.packing.redaction import SecretFinding, report_lines
 from repopack.packing.remote import is_remote
-from repopack.packing.reuse import remember
-from repopack.packing.tokenmap import split_pack
+from repopack.packing.reuse import already_written, remember
 from repopack.util.output import write_output
 
 
@@ -111,7 +109,8 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
     def pack_once(quiet: bool = False) -> PackResult:
         progress = LazyProgress(console)
         result: PackResult = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base,
-                                                       reuse=True, history=history, only=only), progress)
+                                                       reuse=split is None, history=history, only=only),
+                                         progress)  # parts need the file texts, which a reused pack does not keep
         packed = result.packed
         if packed.empty and packed.budget is not None:  # a prompt of paths only is not worth writing
             raise BudgetError(f"a budget of {packed.budget} tokens holds the prompt header ({packed.header_tokens} "
@@ -119,13 +118,19 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
                               "what the top-ranked file needs); nothing was written")
         if split is not None:
             shown = write_parts(result, split, target)
-        else:
+        elif already_written(result, target) is None:
             written = write_output(result.text, target)
             remember(result, str(written) if written is not None else "-")  # never a link to a device or FIFO
             shown = target
+        else:
+            shown = target  # a reused pack whose text that very file already holds: nothing to write
         if manifest:
+            from repopack.packing.manifest import build_manifest
+
             write_output(json.dumps(build_manifest(result), indent=2) + "\n", manifest)
         if explain and not quiet:
+            from repopack.packing.manifest import explain_lines
+
             for line in explain_lines(result):
                 console.print(line, markup=False, highlight=False)
         if quiet:
@@ -144,6 +149,8 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
 
 def write_parts(result: PackResult, limit: int, target: str) -> str:
     """Write each part next to `target` (out.xml -> out.1.xml, out.2.xml, ...); says what went where."""
+    from repopack.packing.tokenmap import split_pack
+
     parts = split_pack(result.packed, limit, result.tokenizer)
     stem, dot, ext = target.rpartition(".")
     if not dot or "/" in ext:
@@ -172,7 +179,7 @@ MAX_LISTED_FINDINGS = 5
 
 def print_findings(console: Console, findings: Sequence[SecretFinding], see: str = "--manifest") -> None:
     """One summary line, then the first few locations by file:line and type; never a value."""
-    from repopack.packing.scan import group_of
+    from repopack.packing.secret_rules import group_of
 
     for line in report_lines(findings, group_of, limit=MAX_LISTED_FINDINGS, see=see):
         console.print(line, markup=False, highlight=False, style="red" if line.startswith("redacted") else None)

@@ -61,7 +61,7 @@ def scan_command(paths: tuple[str, ...], staged: bool, as_json: bool, sarif: boo
             click.echo(f"{f.path}:{f.line}:{f.column}: {f.type}")
     err = stderr_console()
     if report.findings:
-        from repopack.packing.scan import group_of
+        from repopack.packing.secret_rules import group_of
 
         summary = report_lines(report.findings, group_of, limit=0, see="")[0]
         err.print(summary.replace("redacted", "found", 1) + f" (of {report.files} scanned)", markup=False)
@@ -123,7 +123,8 @@ def json_report(report: ScanReport) -> dict[str, object]:
 
 
 def sarif_log(report: ScanReport) -> dict[str, object]:
-    from repopack.packing.scan import group_of, rules_version
+    from repopack.packing.scan import rules_version
+    from repopack.packing.secret_rules import group_of
 
     types = sorted({f.type for f in report.findings})
     rule_ids = {t: "secret/" + "-".join(t.lower().split()) for t in types}

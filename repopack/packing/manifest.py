@@ -78,7 +78,7 @@ def build_manifest(result: PackResult) -> dict:
         "encoding": result.tokenizer.name,
         "budget": packed.budget,
         "tokens": packed.tokens,
-        "sha256": hashlib.sha256(packed.text.encode("utf-8")).hexdigest(),
+        "sha256": hashlib.sha256(result.text.encode("utf-8")).hexdigest(),
         "format": packed.document.fmt,
         "counts": {m: len(packed.by_mode(m))
                    for m in (Mode.FULL, Mode.FOCUSED, Mode.SKELETON, Mode.PATH, Mode.DROPPED)},

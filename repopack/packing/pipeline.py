@@ -14,16 +14,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repopack.config import Settings
-from repopack.errors import BudgetError, RepoError
+from repopack.errors import BudgetError, OutputError, RepoError
 from repopack.packing import reuse as reuse_store
 from repopack.packing.cache import Cache
 from repopack.packing.filelist import resolve_listed
 from repopack.packing.fit import Candidate, Focus, Packed, fit_files
 from repopack.packing.history import HistoryRequest, history_blocks
 from repopack.packing.images import ImagePlan, attach_section, plan_for
-from repopack.packing.index import MemoTokenizer, RepoIndex, build_index
 from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.packing.redaction import Redaction, SecretFinding, SecretSpan
 from repopack.packing.render import ExtraBlock, render_document, render_extra
@@ -40,6 +40,9 @@ from repopack.packing.walk import (
 from repopack.util.git import GitError, run_git, run_git_bytes
 from repopack.util.names import display_name, git_unquote
 from repopack.util.progress import Progress
+
+if TYPE_CHECKING:
+    from repopack.packing.index import RepoIndex
 
 SKELETON_HORIZON = 4  # skeletons are prepared for ranked files worth this many budgets of full text
 FOCUS_FILES = 40  # the best-ranked files with definitions get focused versions
@@ -58,10 +61,18 @@ class PackResult:
     timings: dict[str, float] = field(default_factory=dict)
     reuse_key: tuple[str, str] | None = None  # set by pack_repo(reuse=True): see reuse.remember
     images: ImagePlan = field(default_factory=ImagePlan)  # images chosen for the question (packing/images.py)
+    text_file: reuse_store.StoredText | None = None  # a reused pack: its text is in this file, read on demand
 
     @property
     def text(self) -> str:
-        return self.packed.text
+        if self.text_file is None:
+            return self.packed.text
+        try:
+            return self.text_file.read()
+        except (OSError, UnicodeDecodeError):
+            raise OutputError(f"{self.text_file.path} changed while the pack it holds was reused; "
+                              "run the command again") from None
+
 
 
 def walk_rules(settings: Settings) -> WalkRules:
@@ -244,10 +255,13 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
         with Cache(max_bytes=settings.cache_max) as cache:
             earlier, text, _packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
         if earlier is not None:
-            packed = dataclasses.replace(earlier.packed, text=text)
+            text_file = text if isinstance(text, reuse_store.StoredText) else None
+            packed = earlier.packed if isinstance(text, reuse_store.StoredText) else \
+                dataclasses.replace(earlier.packed, text=text)
             # The key stays: writing the output again changes its stat, which `remember` then records.
             return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
-                              earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key)
+                              earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
+                              text_file=text_file)
     walked = walk_repo(root, rules, listed, progress)
     if listed_skips:
         walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
@@ -255,6 +269,8 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
     if not walked.files:
         reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
         raise RepoError(f"nothing to pack in {root}: {reason}")
+
+    from repopack.packing.index import MemoTokenizer, build_index  # not needed to reuse a pack
 
     tokenizer = get_tokenizer(settings.encoding)
     with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
@@ -328,6 +344,8 @@ def index_repo(path: str | Path, settings: Settings, *,
 
     The index keeps its cache handle; it reconnects on demand and the caller may close it.
     """
+    from repopack.packing.index import build_index
+
     root = resolve_root(path)
     walked = walk_repo(root, walk_rules(settings))
     if not walked.files:

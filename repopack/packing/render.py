@@ -19,7 +19,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from repopack import __version__
 from repopack.choices import Format, Mode
@@ -79,9 +78,13 @@ def _tree_lines(paths: Sequence[str]) -> list[str]:
     return lines
 
 
+_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+                               "\t": "&#9;"})
+
+
 def quoteattr(value: str) -> str:
     """An xml attribute value, always in double quotes (saxutils' switches to single ones)."""
-    return '"' + escape(value, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}) + '"'
+    return '"' + value.translate(_ATTR_ESCAPES) + '"'
 
 
 def escape_tags(text: str) -> str:

@@ -65,18 +65,24 @@ class StoredPack:
 
 def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
     """Hash of every candidate's lstat (and ignore files'), and the newest modification time."""
-    h = hashlib.blake2b(digest_size=20)
+    rows: list[str] = []
     newest = 0
-    for name in [*names, ".repopackignore", ".gitignore"]:
-        try:
-            st = os.lstat(os.path.join(root, fs_name(name)))
-        except OSError:
-            h.update(f"{name}\0-\n".encode("utf-8", "surrogateescape"))
-            continue
-        h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0{st.st_mode}\n"
-                 .encode("utf-8", "surrogateescape"))
-        newest = max(newest, st.st_mtime_ns)
-    return h.hexdigest(), newest
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for name in [*names, ".repopackignore", ".gitignore"]:
+            try:
+                st = os.lstat(fs_name(name), dir_fd=fd)
+            except OSError:
+                rows.append(f"{name}\0-")
+                continue
+            rows.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0{st.st_mode}")
+            if st.st_mtime_ns > newest:
+                newest = st.st_mtime_ns
+    finally:
+        os.close(fd)
+    rows.append("")
+    digest = hashlib.blake2b("\n".join(rows).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    return digest, newest
 
 
 def _slot(root: Path, settings: Any, signals: Any) -> str:
@@ -90,15 +96,46 @@ def _stat_of(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+@dataclass(frozen=True)
+class StoredText:
+    """The text of a reused pack: the output file written last time, while it provably is that file
+    (same device, inode, size and times).  Not read until asked for: a repeat pack to the same
+    output finds the file already holds exactly this text and writes nothing."""
+
+    path: str
+    stat: tuple[int, int, int, int, int]
+
+    def unchanged(self, st: os.stat_result) -> bool:
+        return stat.S_ISREG(st.st_mode) and _stat_of(st) == self.stat
+
+    def read(self) -> str:
+        """The text; OSError if the file is no longer the one written."""
+        with open(self.path, "rb") as fh:  # noqa: PTH123 - one open, then fstat of that very file
+            if not self.unchanged(os.fstat(fh.fileno())):
+                raise OSError(f"{self.path} changed")
+            data = fh.read()
+            if not self.unchanged(os.fstat(fh.fileno())):
+                raise OSError(f"{self.path} changed")
+        return data.decode("utf-8", "surrogatepass")
+
+    def holds(self, target: Path) -> bool:
+        """Whether writing the text to `target` (a resolved regular-file path) would change nothing."""
+        try:
+            return self.unchanged(os.stat(target))
+        except OSError:
+            return False
+
+
 def forget(cache: Cache, slot: str) -> None:
     for ns in (STAMP_NS, NS, TEXT_NS):
         cache.delete(ns, slot)
 
 
 def load(cache: Cache, root: Path, settings: Any, signals: Any,
-         names: Sequence[str]) -> tuple[StoredPack | None, str, bool, tuple[str, str]]:
-    """The stored pack and its text if the tree is unchanged; whether a pack with these settings was
-    stored before; and the key under which `remember` keeps this run's pack."""
+         names: Sequence[str]) -> tuple[StoredPack | None, str | StoredText, bool, tuple[str, str]]:
+    """The stored pack and its text (a stdout pack's, or where the output file holding it is) if the
+    tree is unchanged; whether a pack with these settings was stored before; and the key under
+    which `remember` keeps this run's pack."""
     fingerprint, newest = stat_fingerprint(root, names)
     slot = _slot(root, settings, signals)
     key = (slot, fingerprint)
@@ -107,24 +144,32 @@ def load(cache: Cache, root: Path, settings: Any, signals: Any,
         return None, "", False, key
     if stamp.fingerprint != fingerprint or newest >= stamp.stored_ns - RACY_NS:
         return None, "", True, key
+    text: str | StoredText
     if not stamp.text_path:
-        text = cache.get(TEXT_NS, slot, str)
-        if text is None:
+        found = cache.get(TEXT_NS, slot, str)
+        if found is None:
             return None, "", True, key
+        text = found
     else:
-        try:
-            with open(stamp.text_path, "rb") as fh:  # noqa: PTH123 - one open, then fstat of that very file
-                st = os.fstat(fh.fileno())
-                if not stat.S_ISREG(st.st_mode) or _stat_of(st) != stamp.text_stat:
-                    raise OSError("changed")
-                text = fh.read().decode("utf-8", "surrogatepass")
-        except (OSError, UnicodeDecodeError):
+        text = StoredText(stamp.text_path, tuple(stamp.text_stat))  # type: ignore[arg-type]
+        if not text.holds(Path(stamp.text_path)):
             forget(cache, slot)  # deleted or edited by the user: nothing of it is kept
             return None, "", True, key
     stored = cache.get(NS, slot, StoredPack)
     if stored is None or stored.fingerprint != fingerprint:
         return None, "", True, key
     return stored, text, True, key
+
+
+def already_written(result: Any, target: str) -> Path | None:
+    """The output file, when it already holds exactly this reused pack's text (the file it was read
+    from, unchanged): writing it again would change nothing."""
+    from repopack.util.output import resolve_target
+
+    if result.text_file is None or target == "-":
+        return None
+    path = resolve_target(target)
+    return path if isinstance(path, Path) and result.text_file.holds(path) else None
 
 
 def remember(result: Any, output: str) -> None:
@@ -141,7 +186,9 @@ def remember(result: Any, output: str) -> None:
             st = os.stat(output)
         except OSError:
             return
-        if not stat.S_ISREG(st.st_mode) or st.st_size != len(result.packed.text.encode("utf-8", "surrogatepass")):
+        size = result.text_file.stat[2] if result.text_file is not None else \
+            len(result.packed.text.encode("utf-8", "surrogatepass"))
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
             return  # a device, a FIFO, or not what was written: nothing to read back
         text_path, text_stat = str(Path(output).absolute()), _stat_of(st)
     reused = result.timings == {"reused": 0.0}
@@ -150,11 +197,11 @@ def remember(result: Any, output: str) -> None:
         if not reused:
             walk = result.walk
             packed = result.packed
-            document = replace(packed.document, blocks=tuple(replace(b, body="") for b in packed.document.blocks))
+            document = replace(packed.document, blocks=())  # what a report needs is in the decisions
             cache.put(NS, slot, StoredPack(fingerprint, replace(packed, text="", document=document),
                                            replace(walk, files=tuple(replace(f, text="") for f in walk.files)),
                                            tuple(result.ranking), tuple(result.findings), dict(result.file_tokens)))
         if not text_path:
-            cache.put(TEXT_NS, slot, result.packed.text)
+            cache.put(TEXT_NS, slot, result.text)
         else:
             cache.delete(TEXT_NS, slot)

@@ -476,10 +476,3 @@ def find_secrets(path: str, text: str) -> list[SecretSpan]:
 def redact_text(path: str, text: str) -> Redaction:
     """Replace every secret in ``text`` (the contents of ``path``) with a marker."""
     return apply_spans(path, text, find_secrets(path, text))
-
-
-def group_of(secret_type: str) -> str:
-    return load_rules().group_of(secret_type)
-
-
-

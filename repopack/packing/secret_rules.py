@@ -69,12 +69,6 @@ class RuleSet:
     def applies(self, rule: Rule, file_class: FileClass) -> bool:
         return not rule.config_only or file_class is FileClass.CONFIG
 
-    def group_of(self, secret_type: str) -> str:
-        for rule in self.rules:
-            if rule.type == secret_type:
-                return rule.group
-        return secret_type
-
 
 _VALIDATORS = {"private-key-base64"}
 _KINDS = {"line", "pem", "assignment"}
@@ -135,6 +129,20 @@ def _rules_text() -> str:
 @cache
 def load_rules() -> RuleSet:
     return parse_rules(_rules_text())
+
+
+@cache
+def groups() -> dict[str, str]:
+    """Each secret type's group, without compiling the rules (for reports of a reused pack)."""
+    found: dict[str, str] = {}
+    for raw in tomllib.loads(_rules_text()).get("rule", []):
+        if isinstance(raw, dict) and isinstance(raw.get("type"), str):
+            found.setdefault(raw["type"], str(raw.get("group", raw["type"])))
+    return found
+
+
+def group_of(secret_type: str) -> str:
+    return groups().get(secret_type, secret_type)
 
 
 @cache

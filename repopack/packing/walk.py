@@ -26,7 +26,7 @@ import pathspec
 from repopack.errors import RepoError
 from repopack.packing.ignore import TreeRules, list_untracked
 from repopack.packing.languages import language_for_path
-from repopack.util.git import GitError, git_toplevel, run_git_bytes
+from repopack.util.git import GitError, git_available, run_git_bytes
 from repopack.util.limits import MAX_FILE_BYTES
 from repopack.util.names import display_name, fs_name, raw_name
 
@@ -160,9 +160,9 @@ def looks_binary(path: str, data: bytes) -> bool:
 
 def _git_list(root: Path) -> list[str] | None:
     """Tracked plus untracked-not-ignored files below root, relative to root, as display names."""
-    if git_toplevel(root) is None:
+    if not git_available():
         return None
-    try:
+    try:  # outside a work tree this fails: the file system walk takes over
         out = run_git_bytes(root, "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z", "--", ".")
     except GitError:
         return None

@@ -7,7 +7,6 @@ import io
 import os
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -88,6 +87,8 @@ def extract_tree(root: Path, commit: str, dest: Path, *, regular_only: bool = Fa
     leave `dest` are skipped, so a hostile history cannot write outside it. `regular_only`
     skips symlinks too.
     """
+    import tarfile  # only here: it is slow to import and most runs never extract
+
     data = run_git_bytes(root, "archive", "--format=tar", commit, what=f"git archive {commit}", timeout=600)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
         for member in tar:

@@ -66,6 +66,14 @@ def _write_path(target: str, data: bytes) -> Path | None:
     raise RepoError(f"refusing to write to {target}: it is {what}")
 
 
+def resolve_target(target: str) -> Path | int:
+    """Where writing `target` goes: the file after its symlinks, or a descriptor (/dev/stdout)."""
+    try:
+        return _follow(target)
+    except OutputError:
+        return Path(os.path.abspath(target))
+
+
 def _follow(target: str) -> Path | int:
     """The file a path names after its symlinks, or the descriptor number for /dev/stdout and kin."""
     current = os.path.abspath(target)
