@@ -164,3 +164,11 @@ def test_own_output_inside_the_repo_is_not_packed_next_time(fixture_repo) -> Non
     assert again.returncode == 0, again.stderr
     text = (root / "prompt [v1].xml").read_text(encoding="utf-8")
     assert 'path="prompt [v1].xml"' not in text and "prompt [v1].xml" not in text.split("</directory_structure>")[0]
+
+
+def test_file_names_that_look_like_markup_are_printed_as_they_are(make_repo, tmp_path) -> None:
+    root = make_repo({"dir[/x].py": "A = 1\n" * 3000, "[bold]b.py": "B = 2\n"})
+    for env in ({}, {"FORCE_TERMINAL": "1"}):  # plain stderr, and through rich as on a terminal
+        done = run_cli("pack", str(root), "-o", str(tmp_path / "out.xml"), env=env)
+        assert done.returncode == 0, done.stderr
+        assert "Largest: dir[/x].py (" in done.stderr and "[bold]b.py" in done.stderr

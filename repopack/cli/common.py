@@ -6,18 +6,71 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, Protocol
 
 from repopack.config import Settings, load_settings
 from repopack.errors import UsageError
 from repopack.packing.walk import resolve_root
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     no_color = bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
     return Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+Styled = str | tuple[str, str]  # text, or (text, rich style)
+
+
+class Printer(Protocol):
+    def print(self, *objects: Any, markup: bool | None = None, highlight: bool | None = None,
+              style: str | None = None) -> None: ...
+
+
+class StderrConsole:
+    """stderr for a command that mostly prints plain lines (`pack`): written directly when stderr is
+    not a terminal, through rich (colour, progress bars) when it is.  Rich is imported only then,
+    and text is never parsed as markup here, so a file named `a[/b].py` prints as itself."""
+
+    def __init__(self) -> None:
+        forced = any(os.environ.get(k) for k in ("FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE"))
+        self._plain = not forced and not sys.stderr.isatty()
+        self._rich: Console | None = None
+
+    @property
+    def rich(self) -> Console:
+        if self._rich is None:
+            self._rich = stderr_console()
+        return self._rich
+
+    @property
+    def is_terminal(self) -> bool:
+        return not self._plain and self.rich.is_terminal
+
+    def line(self, *parts: Styled) -> None:
+        """One line from plain and styled parts."""
+        if self._plain:
+            self._write("".join(p if isinstance(p, str) else p[0] for p in parts))
+            return
+        from rich.text import Text
+
+        self.rich.print(Text.assemble(*parts), highlight=False)
+
+    def print(self, *objects: Any, markup: bool | None = None, highlight: bool | None = None,
+              style: str | None = None) -> None:
+        """Plain text (markup=False) is written as is; anything else goes to rich."""
+        if self._plain and markup is False and all(isinstance(o, str) for o in objects):
+            self._write(" ".join(objects))
+            return
+        self.rich.print(*objects, markup=markup, highlight=highlight, style=style)
+
+    def _write(self, text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def settings_for(path: str, flags: dict[str, Any]) -> tuple[Path, Settings]:
@@ -31,10 +84,10 @@ def settings_for(path: str, flags: dict[str, Any]) -> tuple[Path, Settings]:
 class LazyProgress:
     """A rich progress bar on a terminal, shown only once work has taken over a second."""
 
-    def __init__(self, console: Console, delay: float = 1.0) -> None:
+    def __init__(self, console: Console | StderrConsole, delay: float = 1.0) -> None:
         import time
 
-        self._console = console
+        self._console = console.rich if isinstance(console, StderrConsole) else console
         self._start = time.monotonic()
         self._delay = delay
         self._progress: Any = None
@@ -96,7 +149,7 @@ def read_query(query: str | None, query_file: str | None) -> str | None:
         raise UsageError(f"cannot read --query-file {query_file}: {exc.strerror or exc}") from None
 
 
-def open_source(path: str, ref: str | None = None, console: Console | None = None, depth: int = 1) -> str:
+def open_source(path: str, ref: str | None = None, console: Printer | None = None, depth: int = 1) -> str:
     """PATH as given, or for a remote repository (URL, github:OWNER/REPO) its cached checkout."""
     from repopack.packing.remote import resolve_source
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import json
 import sys
 from collections import Counter
@@ -10,11 +11,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from repopack.choices import Format, Mode, Order, values
 from repopack.cli.app import cli
-from repopack.cli.common import LazyProgress, guarded, open_source, read_query, settings_for, stderr_console
+from repopack.cli.common import (
+    LazyProgress,
+    Printer,
+    StderrConsole,
+    Styled,
+    guarded,
+    open_source,
+    read_query,
+    settings_for,
+)
 from repopack.cli.options import (
     budget_option,
     diff_option,
@@ -88,7 +97,7 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
              "default_excludes": False if no_default_excludes else None,
              "redact": False if no_redact else None, "cache": False if no_cache else None,
              "images": images, "max_images": max_images}
-    console = stderr_console()
+    console = StderrConsole()
     remote = is_remote(path)
     if watch and (remote or from_stdin):
         raise UsageError("--watch re-packs a local directory; it cannot watch " +
@@ -177,7 +186,7 @@ def exclude_own_output(root: Path, settings: Settings, target: str) -> Settings:
 MAX_LISTED_FINDINGS = 5
 
 
-def print_findings(console: Console, findings: Sequence[SecretFinding], see: str = "--manifest") -> None:
+def print_findings(console: Printer, findings: Sequence[SecretFinding], see: str = "--manifest") -> None:
     """One summary line, then the first few locations by file:line and type; never a value."""
     from repopack.packing.secret_rules import group_of
 
@@ -185,8 +194,12 @@ def print_findings(console: Console, findings: Sequence[SecretFinding], see: str
         console.print(line, markup=False, highlight=False, style="red" if line.startswith("redacted") else None)
 
 
-def summary_line(result: PackResult, target: str, bold: bool = False) -> str:
+def summary_line(result: PackResult, target: str) -> str:
     """'Packed 12 files (10 full, 2 skeleton): 3,456 tokens of 8,000 budget (o200k_base) → out.xml'."""
+    return "Packed" + _summary_rest(result, target)
+
+
+def _summary_rest(result: PackResult, target: str) -> str:
     packed = result.packed
     modes = Counter(d.mode for d in packed.decisions)
     parts = [f"{modes[Mode.FULL]} full"]
@@ -203,37 +216,47 @@ def summary_line(result: PackResult, target: str, bold: bool = False) -> str:
     budget = f" of {packed.budget:,} budget" if packed.budget else ""
     images = result.images
     with_images = f" + {images.tokens:,} in {len(images.sent)} images" if images.sent else ""
-    word = "[bold]Packed[/]" if bold else "Packed"
-    return (f"{word} {len(result.walk.files)} files ({', '.join(parts)}{history}): "
+    return (f" {len(result.walk.files)} files ({', '.join(parts)}{history}): "
             f"{packed.tokens:,} tokens{with_images}{budget} ({result.tokenizer.name}) → "
             f"{target if target != '-' else 'stdout'}")
 
 
-def print_summary(console: Console, result: PackResult, target: str, redacting: bool = True) -> None:
+def largest_files(file_tokens: dict[str, int], n: int) -> list[tuple[str, int]]:
+    """The n files with the most tokens, ties by path (without sorting all of a big repository)."""
+    if not file_tokens or n <= 0:
+        return []
+    floor = heapq.nlargest(n, file_tokens.values())[-1]
+    return sorted(((p, t) for p, t in file_tokens.items() if t >= floor), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def print_summary(console: StderrConsole, result: PackResult, target: str, redacting: bool = True) -> None:
     packed = result.packed
     tok = result.tokenizer
     if tok.note:
-        console.print(f"[yellow]note:[/] {tok.note}")
+        console.line(("note:", "yellow"), f" {tok.note}")
     if not redacting:
-        console.print("[yellow]warning:[/] secret redaction is off (--no-redact)")
+        console.line(("warning:", "yellow"), " secret redaction is off (--no-redact)")
     for warning in result.walk.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", markup=True)
+        console.line(("warning:", "yellow"), f" {warning}")
     print_findings(console, result.findings)
-    console.print(summary_line(result, target, bold=True), highlight=False)
+    console.line(("Packed", "bold"), _summary_rest(result, target))
     images = result.images
+    lines: list[Styled] = []
     if images.images and not images.sent:
-        console.print(f"Images listed by path only: {images.note}")
+        lines.append(f"Images listed by path only: {images.note}")
     reasons = Counter(s.reason for s in result.walk.skipped)
     if reasons:
         listed = ", ".join(f"{n} {r}" for r, n in reasons.most_common())
-        console.print(f"Skipped {len(result.walk.skipped)}: {listed}")
-    largest = sorted(result.file_tokens.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        lines.append(f"Skipped {len(result.walk.skipped)}: {listed}")
+    largest = largest_files(result.file_tokens, 5)
     if largest:
-        console.print("Largest: " + ", ".join(f"{p} ({n:,})" for p, n in largest))
+        lines.append("Largest: " + ", ".join(f"{p} ({n:,})" for p, n in largest))
     dropped = [d.path for d in packed.decisions if d.mode in (Mode.PATH, Mode.DROPPED)]
     if dropped and packed.budget:
         more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
-        console.print(f"Left out for the budget: {', '.join(dropped[:5])}{more}")
+        lines.append(f"Left out for the budget: {', '.join(dropped[:5])}{more}")
+    for line in lines:
+        console.line(line)
 
 
 __all__ = ["pack_command", "print_summary", "Path"]

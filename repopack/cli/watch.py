@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from repopack.errors import RepopackError
+
+if TYPE_CHECKING:
+    from repopack.cli.common import Printer
 
 DEBOUNCE_MS = 300
 SKIP_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache", ".pytest_cache",
                        ".ruff_cache", ".tox", ".hypothesis", ".repopack"})
 
 
-def watch_and_repack(root: Path, repack: Callable[[], Any], console: Console, ignore: Sequence[str] = (),
+def watch_and_repack(root: Path, repack: Callable[[], Any], console: Printer, ignore: Sequence[str] = (),
                      split: bool = False) -> None:
     """Block until Ctrl-C, calling `repack` after each debounced batch of changes below `root`.
 
