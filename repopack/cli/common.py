@@ -87,7 +87,7 @@ class LazyProgress:
     def __init__(self, console: Console | StderrConsole, delay: float = 1.0) -> None:
         import time
 
-        self._console = console.rich if isinstance(console, StderrConsole) else console
+        self._console = console
         self._start = time.monotonic()
         self._delay = delay
         self._progress: Any = None
@@ -104,8 +104,9 @@ class LazyProgress:
                 return
             from rich.progress import BarColumn, Progress, TextColumn
 
+            console = self._console.rich if isinstance(self._console, StderrConsole) else self._console
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      TextColumn("{task.completed}/{task.total}"), console=self._console,
+                                      TextColumn("{task.completed}/{task.total}"), console=console,
                                       transient=True)
             self._progress.start()
         if stage not in self._tasks:
