@@ -21,6 +21,7 @@ from repopack.choices import Format, Mode, Order
 from repopack.errors import BudgetError
 from repopack.packing.render import Document, FileBlock, block_wrapper, render_document
 from repopack.packing.tokens import Tokenizer
+from repopack.util.lazy import lazy_fields
 
 BLOCK_MODES = (Mode.FULL, Mode.FOCUSED, Mode.SKELETON)  # the modes that put a file's text in the prompt
 
@@ -49,9 +50,11 @@ class Focus:
     render: Callable[[int], str] = field(compare=False, repr=False)  # text with the first k steps expanded
 
 
+@lazy_fields("full_text")
 @dataclass(frozen=True)
 class Candidate:
-    """A file the ranker ordered, with the texts the fitter may choose between."""
+    """A file the ranker ordered, with the texts the fitter may choose between (`full_text` may be
+    deferred, see util.lazy: most candidates of a big repository never go in whole, so are never read)."""
 
     path: str
     language: str | None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from repopack.packing.filelist import resolve_listed
 from repopack.packing.fit import Candidate, Focus, Packed, fit_files
 from repopack.packing.history import HistoryRequest, history_blocks
 from repopack.packing.images import ImagePlan, attach_section, plan_for
+from repopack.packing.known import KnownFiles
 from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
 from repopack.packing.redaction import Redaction, SecretFinding, SecretSpan
 from repopack.packing.render import ExtraBlock, render_document, render_extra
@@ -31,6 +33,7 @@ from repopack.packing.tokens import Tokenizer, get_tokenizer
 from repopack.packing.walk import (
     SkippedFile,
     SourceFile,
+    TextChanged,
     WalkResult,
     WalkRules,
     list_candidates,
@@ -38,6 +41,7 @@ from repopack.packing.walk import (
     walk_repo,
 )
 from repopack.util.git import GitError, run_git, run_git_bytes
+from repopack.util.lazy import defer
 from repopack.util.names import display_name, git_unquote
 from repopack.util.progress import Progress
 
@@ -141,7 +145,8 @@ class _Scan:
         redactions: dict[str, Redaction] = {}
         for f, key in zip(self.files, self.keys, strict=True):
             spans = _spans_from_row(self.known.get(key)) if key in self.known else None
-            if spans is None or not valid_spans(f.text, spans):
+            # A cached "no secrets" needs no text: the verdict is of exactly these bytes (digest).
+            if spans is None or (spans and not valid_spans(f.text, spans)):
                 from repopack.packing.scan import find_secrets  # the rules compile only when something is new
 
                 spans = find_secrets(f.path, f.text)
@@ -201,9 +206,10 @@ def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None,
     for rank, (r, i) in enumerate(zip(ranking, order, strict=True)):
         f = index.files[i]
         skel = skeletons.get(i)
-        cands.append(Candidate(f.path, f.language, index.body(i), index.tokens[i], r.score,
-                               skel[0] if skel else None, skel[1] if skel else None,
-                               file_value(rank), focus.get(i, ())))
+        cand = Candidate(f.path, f.language, "", index.tokens[i], r.score, skel[0] if skel else None,
+                         skel[1] if skel else None, file_value(rank), focus.get(i, ()))
+        defer(cand, "full_text", partial(index.body, i))  # read and numbered only if it goes in whole
+        cands.append(cand)
     return cands
 
 
@@ -262,48 +268,71 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
             return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
                               text_file=text_file)
-    walked = walk_repo(root, rules, listed, progress)
-    if listed_skips:
-        walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
-    lap("walk")
-    if not walked.files:
-        reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
-        raise RepoError(f"nothing to pack in {root}: {reason}")
 
+    def pack_tree(trust_stat: bool) -> PackResult:
+        with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
+            walked = _walk(root, rules, listed, progress, cache, trust_stat)
+            if listed_skips:
+                walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
+            lap("walk")
+            if not walked.files:
+                reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
+                raise RepoError(f"nothing to pack in {root}: {reason}")
+            return _pack_walked(root, walked, cache, settings, signals, history, reuse_key, lap, timings, progress)
+
+    try:
+        return pack_tree(trust_stat=True)
+    except TextChanged:
+        return pack_tree(trust_stat=False)  # a file changed during the pack: read every file again
+
+
+def _walk(root: Path, rules: WalkRules, listed: tuple[list[str], bool], progress: Progress | None, cache: Cache,
+          trust_stat: bool) -> WalkResult:
+    """Walk; with the cache, files whose stat vouches for their digest are read only when used
+    (`known`), and what this walk read is recorded for the next one."""
+    if not cache.enabled:
+        return walk_repo(root, rules, listed, progress)
+    started = time.time_ns()
+    known = KnownFiles.load(cache, root, started) if trust_stat else KnownFiles(str(root), read_ns=started)
+    walked = walk_repo(root, rules, listed, progress, known)
+    known.save(cache)
+    return walked
+
+
+def _pack_walked(root: Path, walked: WalkResult, cache: Cache, settings: Settings, signals: Signals,
+                 history: HistoryRequest | None, reuse_key: tuple[str, str] | None, lap: Callable[[str], None],
+                 timings: dict[str, float], progress: Progress | None) -> PackResult:
     from repopack.packing.index import MemoTokenizer, build_index  # not needed to reuse a pack
 
     tokenizer = get_tokenizer(settings.encoding)
-    with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
-        files, redactions = redact_files(walked.files, cache) if settings.redact else (walked.files, {})
-        lap("redact")
-        needs_ranking = settings.budget is not None or not signals.empty
-        index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress,
-                            scope=str(root))
-        lap("index")
-        if needs_ranking:
-            _ = index.snapshot  # derived from the last snapshot: what changed is read or parsed
-            lap("snapshot")
-        ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
-        lap("rank")
-        images = plan_for(root, settings, signals, walked.skipped,
-                          lambda n: [(r.path, index.body(index.position[r.path])) for r in ranking[:n]])
-        text_budget = images.text_budget(settings.budget, settings.format, tokenizer)
-        cands = _candidates(index, ranking, text_budget, signals)
-        extras: tuple[ExtraBlock, ...] = ()
-        history_findings: tuple[SecretFinding, ...] = ()
-        if history is not None:
-            limit = None if text_budget is None else text_budget // 2
-            extras, history_findings = history_blocks(root, history, walked, tokenizer, settings.format, limit,
-                                                      settings.redact)
-        packed = _fit_with_extras(cands, text_budget, settings, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
-                                  root.name, signals.query, extras)
-        packed = attach_section(packed, images, settings.budget, tokenizer)
-        lap("fit")
-        findings = tuple(f for r in redactions.values() for f in r.findings) + history_findings
-        result = PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
-                            {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key,
-                            images)
-    return result
+    files, redactions = redact_files(walked.files, cache) if settings.redact else (walked.files, {})
+    lap("redact")
+    needs_ranking = settings.budget is not None or not signals.empty
+    index = build_index(files, tokenizer, cache, line_numbers=settings.line_numbers, progress=progress,
+                        scope=str(root))
+    lap("index")
+    if needs_ranking:
+        _ = index.snapshot  # derived from the last snapshot: what changed is read or parsed
+        lap("snapshot")
+    ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
+    lap("rank")
+    images = plan_for(root, settings, signals, walked.skipped,
+                      lambda n: [(r.path, index.body(index.position[r.path])) for r in ranking[:n]])
+    text_budget = images.text_budget(settings.budget, settings.format, tokenizer)
+    cands = _candidates(index, ranking, text_budget, signals)
+    extras: tuple[ExtraBlock, ...] = ()
+    history_findings: tuple[SecretFinding, ...] = ()
+    if history is not None:
+        limit = None if text_budget is None else text_budget // 2
+        extras, history_findings = history_blocks(root, history, walked, tokenizer, settings.format, limit,
+                                                  settings.redact)
+    packed = _fit_with_extras(cands, text_budget, settings, MemoTokenizer(tokenizer, cache),  # type: ignore[arg-type]
+                              root.name, signals.query, extras)
+    packed = attach_section(packed, images, settings.budget, tokenizer)
+    lap("fit")
+    findings = tuple(f for r in redactions.values() for f in r.findings) + history_findings
+    return PackResult(root, packed, walked, tokenizer, tuple(ranking), findings, redactions,
+                      {f.path: t for f, t in zip(files, index.tokens, strict=True)}, timings, reuse_key, images)
 
 
 def _fit_with_extras(cands: Sequence[Candidate], budget: int | None, settings: Settings, tokenizer: Tokenizer,

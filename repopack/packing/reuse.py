@@ -33,9 +33,9 @@ from repopack.packing.fit import Packed
 from repopack.packing.rank import RankedFile
 from repopack.packing.redaction import SecretFinding
 from repopack.packing.walk import WalkResult
+from repopack.util.limits import RACY_NS  # files changed this close to the stored pack are not trusted
 from repopack.util.names import fs_name
 
-RACY_NS = 2_000_000_000  # files changed this close to the stored pack are not trusted
 NS = Cache.namespace("pack", 3)
 STAMP_NS = Cache.namespace("pack-stamp", 1)
 TEXT_NS = Cache.namespace("pack-text", 1)

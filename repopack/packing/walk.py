@@ -18,15 +18,17 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pathspec
 
 from repopack.errors import RepoError
 from repopack.packing.ignore import TreeRules, list_untracked
+from repopack.packing.known import FLAG_BINARY, FLAG_DECODE_ERRORS, KnownFiles
 from repopack.packing.languages import language_for_path
 from repopack.util.git import GitError, git_available, run_git_bytes
+from repopack.util.lazy import defer, lazy_fields
 from repopack.util.limits import MAX_FILE_BYTES
 from repopack.util.names import display_name, fs_name, raw_name
 
@@ -88,16 +90,54 @@ class WalkRules:
     use_git: bool = True
 
 
+class TextChanged(RepoError):
+    """A file's bytes are not those its digest was taken from (it changed during the pack)."""
+
+
 @dataclass(frozen=True)
+class DiskText:
+    """Reads a file's text when first needed, and only if its bytes still have the digest the
+    walk vouched for (every cached verdict and part was looked up by that digest)."""
+
+    path: str
+    full: str
+    digest: str
+
+    def __call__(self) -> str:
+        try:
+            with open(self.full, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise TextChanged(f"{self.path} could not be read again: {exc.strerror or exc}; run again") from exc
+        if content_digest(raw) != self.digest:
+            raise TextChanged(f"{self.path} changed while it was being packed; run again")
+        return decode_text(raw)[0]
+
+
+@lazy_fields("text")
+@dataclass(frozen=True, repr=False)
 class SourceFile:
-    """A file that goes into the pack, with its decoded text."""
+    """A file that goes into the pack, with its decoded text (read from disk on first use when the
+    walk knew the file's digest from its stat: see packing/known.py)."""
 
     path: str  # repo-relative, posix separators
-    text: str = field(repr=False)
+    text: str
     size: int
     digest: str  # blake2b of the raw bytes: the cache key
     language: str | None
     had_decode_errors: bool = False
+
+    def __repr__(self) -> str:  # never reads the text
+        return (f"SourceFile(path={self.path!r}, size={self.size}, digest={self.digest!r}, "
+                f"language={self.language!r}, had_decode_errors={self.had_decode_errors})")
+
+    @classmethod
+    def unread(cls, path: str, read: Callable[[], str], size: int, digest: str, language: str | None,
+               had_decode_errors: bool) -> SourceFile:
+        """A file whose text `read` returns when first used."""
+        f = cls(path, "", size, digest, language, had_decode_errors)
+        defer(f, "text", read)
+        return f
 
 
 @dataclass(frozen=True)
@@ -138,6 +178,10 @@ def decode_text(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8"), False
     except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace"), True
+
+
+def content_digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def has_binary_extension(path: str) -> bool:
@@ -229,7 +273,8 @@ def _symlink_skip(root: Path, rel: str, full: str) -> tuple[SkippedFile | None, 
     return None, st
 
 
-def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None, SkippedFile | None, str | None]:
+def _classify(root: Path, rel: str, rules: WalkRules,
+              known: KnownFiles | None = None) -> tuple[SourceFile | None, SkippedFile | None, str | None]:
     full = os.path.join(root, fs_name(rel))  # os.path, not pathlib: this runs once per file of big trees
     try:
         st = os.lstat(full)
@@ -248,15 +293,27 @@ def _classify(root: Path, rel: str, rules: WalkRules) -> tuple[SourceFile | None
         return None, SkippedFile(rel, SKIP_BINARY, st.st_size), None
     if st.st_size > rules.max_file_bytes:
         return None, SkippedFile(rel, SKIP_SIZE, st.st_size), None
+    if known is not None:
+        hit = known.lookup(rel, st)
+        if hit is not None:
+            digest, flags = hit
+            if flags & FLAG_BINARY:
+                return None, SkippedFile(rel, SKIP_BINARY, st.st_size), None
+            return SourceFile.unread(rel, DiskText(rel, full, digest), st.st_size, digest, language_for_path(rel),
+                                     bool(flags & FLAG_DECODE_ERRORS)), None, None
     try:
         with open(full, "rb") as fh:
             raw = fh.read()
     except OSError as exc:
         return None, SkippedFile(rel, SKIP_UNREADABLE, st.st_size), f"cannot read {rel}: {exc.strerror or exc}"
     if looks_binary(rel, raw):
+        if known is not None:
+            known.record(rel, st, "", FLAG_BINARY)
         return None, SkippedFile(rel, SKIP_BINARY, len(raw)), None
     text, bad = decode_text(raw)
-    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    digest = content_digest(raw)
+    if known is not None and len(raw) == st.st_size:  # a file growing while read is not recorded
+        known.record(rel, st, digest, FLAG_DECODE_ERRORS if bad else 0)
     return SourceFile(rel, text, len(raw), digest, language_for_path(rel), bad), None, None
 
 
@@ -292,8 +349,11 @@ def list_candidates(root: Path, rules: WalkRules) -> tuple[list[str], bool]:
 
 def walk_repo(root: Path, rules: WalkRules = WalkRules(),
               listed: tuple[list[str], bool] | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> WalkResult:
-    """Classify and read every candidate; `listed` reuses a `list_candidates` result."""
+              progress: Callable[[str, int, int], None] | None = None,
+              known: KnownFiles | None = None) -> WalkResult:
+    """Classify and read every candidate; `listed` reuses a `list_candidates` result.  With `known`
+    (digests by stat, see packing/known.py), files whose stat vouches for their digest are not
+    read now: their text is read when first used.  `known` records what this walk saw."""
     names, used_git = listed if listed is not None else list_candidates(root, rules)
     defaults = (TreeRules(DEFAULT_EXCLUDES, dirs=_virtualenvs(names), keep=_source_packages(names))
                 if rules.default_excludes else None)
@@ -325,7 +385,7 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
         if reason is not None:
             skipped.append(SkippedFile(rel, reason))
             continue
-        kept, skip, warning = _classify(root, rel, rules)
+        kept, skip, warning = _classify(root, rel, rules, known)
         if kept is not None:
             files.append(kept)
         if skip is not None:
