@@ -6,6 +6,7 @@ import dataclasses
 import heapq
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +65,8 @@ from repopack.util.output import write_output
 @focus_option
 @diff_option
 @click.option("--explain", is_flag=True, help="Print why each file is in the pack, at which fidelity, or left out.")
+@click.option("--timings", is_flag=True, help="Print how long each stage took (list, walk, redact, index, snapshot, "
+              "rank, fit, output), one line per stage, to stderr.")
 @click.option("--manifest", type=click.Path(dir_okay=False), help="Write the explanation as JSON to this file.")
 @click.option("--no-redact", is_flag=True, help="Do not redact secrets (they are redacted by default).")
 @images_options
@@ -84,7 +87,7 @@ from repopack.util.output import write_output
 def pack_command(path: str, budget: str | None, fmt: str | None, output: str | None, include: tuple[str, ...],
                  exclude: tuple[str, ...], encoding: str | None, line_numbers: bool | None, order: str | None,
                  max_file_bytes: int | None, no_default_excludes: bool, query: str | None, query_file: str | None,
-                 focus: tuple[str, ...], diff_base: str | None, explain: bool, manifest: str | None,
+                 focus: tuple[str, ...], diff_base: str | None, explain: bool, timings: bool, manifest: str | None,
                  no_redact: bool, images: str | None, max_images: int | None, no_cache: bool, ref: str | None,
                  include_diff: str | None, include_log: int | None, split_output: str | None, watch: bool,
                  from_stdin: bool, null: bool) -> None:
@@ -117,9 +120,11 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
 
     def pack_once(quiet: bool = False) -> PackResult:
         progress = LazyProgress(console)
+        started = time.perf_counter()
         result: PackResult = guarded(lambda: pack_repo(root, settings, signals, progress, diff_base=diff_base,
                                                        reuse=split is None, history=history, only=only),
                                          progress)  # parts need the file texts, which a reused pack does not keep
+        packed_at = time.perf_counter()
         packed = result.packed
         if packed.empty and packed.budget is not None:  # a prompt of paths only is not worth writing
             raise BudgetError(f"a budget of {packed.budget} tokens holds the prompt header ({packed.header_tokens} "
@@ -146,6 +151,9 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
             console.print(summary_line(result, shown), markup=False, highlight=False)
         else:
             print_summary(console, result, shown, redacting=settings.redact)
+        if timings:
+            for line in timing_lines(result.timings, packed_at - started, time.perf_counter() - packed_at):
+                console.print(line, markup=False, highlight=False)
         return result
 
     pack_once()
@@ -184,6 +192,20 @@ def exclude_own_output(root: Path, settings: Settings, target: str) -> Settings:
 
 
 MAX_LISTED_FINDINGS = 5
+
+
+def timing_lines(stages: dict[str, float], pack_seconds: float, write_seconds: float) -> list[str]:
+    """'timing: walk 0.118 s', one line per stage of the pack, then the output (prompt, manifest, summary)
+    and the total.
+    A pack served by reuse (an identical earlier pack of the unchanged tree) has one stage, `reused`."""
+    if "reused" in stages:
+        rows = [("reused", pack_seconds)]
+    else:
+        rows = list(stages.items())
+        rows.append(("other", max(0.0, pack_seconds - sum(stages.values()))))  # settings, listing, images
+    rows += [("output", write_seconds), ("total", pack_seconds + write_seconds)]
+    width = max(len(name) for name, _ in rows)
+    return [f"timing: {name:<{width}} {seconds:7.3f} s" for name, seconds in rows]
 
 
 def print_findings(console: Printer, findings: Sequence[SecretFinding], see: str = "--manifest") -> None:

@@ -268,6 +268,7 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
             return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
                               text_file=text_file)
+    lap("list")  # the candidate files, and whether an identical earlier pack can be reused
 
     def pack_tree(trust_stat: bool) -> PackResult:
         with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
