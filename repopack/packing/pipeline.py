@@ -40,6 +40,7 @@ from repopack.packing.walk import (
     resolve_root,
     walk_repo,
 )
+from repopack.util.collector import collector_paused
 from repopack.util.git import GitError, run_git, run_git_bytes
 from repopack.util.lazy import defer
 from repopack.util.names import display_name, git_unquote
@@ -232,6 +233,13 @@ def pack_repo(path: str | Path, settings: Settings, signals: Signals | None = No
     result then carries the key for `reuse.remember`, called once its text is written.
     `history`: git diff / log blocks inside the budget.  `only`: pack exactly these files
     (names as given, relative to the current directory or absolute; see `filelist`)."""
+    with collector_paused():  # a pack makes many short-lived objects and few cycles: see util.collector
+        return _pack_repo(path, settings, signals, progress, diff_base, reuse, history, only)
+
+
+def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, progress: Progress | None,
+               diff_base: str | None, reuse: bool, history: HistoryRequest | None,
+               only: Sequence[str] | None) -> PackResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 

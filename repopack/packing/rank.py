@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,20 +142,38 @@ def _normalise(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else values
 
 
-def path_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
-    """Files the text names: 'src/app/models.py', 'models.py', '/site-packages/pkg/mod.py', 'pkg.mod'."""
+@lru_cache(maxsize=1)
+def _path_suffixes(paths: tuple[str, ...]) -> dict[str, list[int]]:
+    """'a/b/c.py', 'b/c.py', 'c.py' -> files; kept for the next call (each traceback frame asks again)."""
     by_suffix: dict[str, list[int]] = {}
     for i, p in enumerate(paths):
         parts = p.split("/")
         for k in range(len(parts)):
             by_suffix.setdefault("/".join(parts[k:]), []).append(i)
+    return by_suffix
+
+
+@lru_cache(maxsize=1)
+def _module_suffixes(paths: tuple[str, ...]) -> dict[str, list[int]]:
+    return dict(build_suffix_index(paths))
+
+
+def path_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
+    """Files the text names: 'src/app/models.py', 'models.py', '/site-packages/pkg/mod.py', 'pkg.mod'."""
+    matches = list(_PATHLIKE.finditer(text))
+    dotted = [m.group(1).split(".") for m in _DOTTED.finditer(text)]
+    dotted = [parts for parts in dotted if len(parts) >= 2 and parts[-1] not in _NOT_MODULES]
+    if not matches and not dotted:
+        return {}
+    paths = tuple(paths)
+    by_suffix = _path_suffixes(paths) if matches else {}
     found: dict[int, float] = {}
 
     def credit(hits: list[int], weight: float) -> None:
         for i in hits:
             found[i] = max(found.get(i, 0.0), weight / len(hits))
 
-    for match in _PATHLIKE.finditer(text):
+    for match in matches:
         parts = match.group(1).strip("./").split("/")
         for k in range(len(parts)):
             hits = by_suffix.get("/".join(parts[k:]))
@@ -162,17 +181,17 @@ def path_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
                 # A longer matched suffix is stronger evidence than a bare file name.
                 credit(hits[:8], 1.0 if len(parts) - k > 1 else 0.7)
                 break
-    suffixes = build_suffix_index(paths)
-    for match in _DOTTED.finditer(text):
-        parts = match.group(1).split(".")
-        if len(parts) < 2 or parts[-1] in ("py", "js", "ts", "go", "rs", "java", "rb", "php", "com", "org"):
-            continue
+    suffixes = _module_suffixes(paths) if dotted else {}
+    for parts in dotted:
         for k in (len(parts), len(parts) - 1):
             hits = suffixes.get("/".join(parts[:k]))
             if hits and len(hits) <= 4 and k >= 2:
                 credit(hits, 0.6)
                 break
     return found
+
+
+_NOT_MODULES = frozenset(("py", "js", "ts", "go", "rs", "java", "rb", "php", "com", "org"))  # file names, hosts
 
 
 def query_identifiers(text: str) -> dict[str, float]:
@@ -277,9 +296,10 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> 
         contributions[name] = WEIGHTS[name] * values * priors
         total += contributions[name]
     total = total / np.power(np.maximum(np.asarray(index.tokens, dtype=np.float64), SIZE_FLOOR), SIZE_EXPONENT)
-    order = sorted(range(n), key=lambda i: (-total[i], paths[i]))
-    return [RankedFile(paths[i], float(total[i]),
-                       {k: float(v[i]) for k, v in contributions.items() if v[i] > 0}) for i in order]
+    totals = total.tolist()
+    order = sorted(range(n), key=lambda i: (-totals[i], paths[i]))
+    shares = {k: v.tolist() for k, v in contributions.items()}  # Python floats: no numpy scalar per file
+    return [RankedFile(paths[i], totals[i], {k: v[i] for k, v in shares.items() if v[i] > 0}) for i in order]
 
 
 def _personalised(index: RepoIndex, seed: np.ndarray) -> np.ndarray:

@@ -1,0 +1,48 @@
+"""Pieces of the warm question pack that were rewritten for speed keep their meaning."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from repopack.packing.rank import is_low_priority, path_mentions
+from repopack.util.collector import collector_paused
+
+
+@pytest.mark.parametrize(("path", "low"), [
+    ("tests/test_app.py", True), ("src/app.py", False), ("docs/index.rst", True), ("pkg/Docs/x.py", True),
+    ("pkg/app_test.go", True), ("web/app.spec.ts", True), ("web/app.test.js", True), ("a/UserTests.java", True),
+    ("tests", False), ("./tests/x.py", True), ("a//tests/b.py", True), ("x/.test", True),
+    ("x/test.", False), ("testing.py", False), ("test", True), ("src/contest.py", False), ("examples.py", False),
+])
+def test_low_priority_paths(path: str, low: bool) -> None:
+    assert is_low_priority(path) is low
+
+
+def test_path_mentions_of_files_and_modules() -> None:
+    paths = ("src/pkg/models.py", "src/pkg/views.py", "tests/test_models.py", "README.md")
+    assert path_mentions("nothing here names a file", paths) == {}
+    assert path_mentions("the bug is in src/pkg/views.py", paths) == {1: 1.0}
+    assert path_mentions("see pkg.models for the fields", paths) == {0: 0.6}
+    assert path_mentions("and pkg.models again", paths[:2]) == {0: 0.6}  # another tree, not a stale memo
+
+
+def test_collector_is_restored_after_the_block() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError
+    assert gc.isenabled()
