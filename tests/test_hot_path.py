@@ -46,3 +46,16 @@ def test_collector_is_restored_after_the_block() -> None:
     with pytest.raises(ValueError), collector_paused():
         raise ValueError
     assert gc.isenabled()
+
+
+def test_preloading_races_the_foreground_import_safely() -> None:
+    """The background import and the pipeline's own import of the same modules meet on import locks."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom repopack.packing.pipeline import preload_ranking_modules\n"
+            "assert 'scipy.sparse' not in sys.modules\npreload_ranking_modules()\n"
+            "import scipy.sparse as sp\nprint(sp.csr_matrix((2, 2)).shape)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(2, 2)"

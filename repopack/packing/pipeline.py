@@ -214,6 +214,31 @@ def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None,
     return cands
 
 
+_RANKING_MODULES = ("numpy", "scipy.sparse")
+
+
+def preload_ranking_modules() -> None:
+    """Import what ranking needs in a background thread (about 0.15 s of CPU, most of a warm pack's
+    fixed cost), so it overlaps the walk's waits on git and the file system.  Python's import locks
+    make a later import of the same module wait for this one rather than run twice."""
+    import sys
+    import threading
+
+    if all(name in sys.modules for name in _RANKING_MODULES):
+        return
+
+    def load() -> None:
+        import importlib
+
+        for name in _RANKING_MODULES:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # the foreground import reports it
+                return
+
+    threading.Thread(target=load, name="repopack-preload", daemon=True).start()
+
+
 def file_value(rank: int) -> float:
     """How likely the question needs the file at this 0-based rank.
 
@@ -251,6 +276,8 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
 
     root = resolve_root(path)
     signals = signals or Signals()
+    if settings.budget is not None or not signals.empty:
+        preload_ranking_modules()  # while git lists the files and the walk waits on the disk
     if diff_base:
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base),
                                       hunks=signals.hunks + changed_hunks(root, diff_base))
