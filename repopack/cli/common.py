@@ -94,6 +94,10 @@ class LazyProgress:
         self._tasks: dict[str, Any] = {}
         self._enabled = console.is_terminal
 
+    def __bool__(self) -> bool:
+        """False where no bar can ever show (not a terminal), so stages need not slice work for one."""
+        return self._enabled
+
     def __call__(self, stage: str, done: int, total: int) -> None:
         import time
 
