@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
 
 from repopack.errors import RepoError
 from repopack.packing.redaction import SecretFinding
@@ -53,6 +52,8 @@ def _git(root: Path, *args: str, what: str) -> str:
 def _allowed(root: Path, walked: WalkResult) -> Callable[[str], bool]:
     packed = {f.path for f in walked.files}
     skipped = {s.path for s in walked.skipped}
+    import pathspec
+
     sensitive = pathspec.GitIgnoreSpec.from_lines([*SENSITIVE_EXCLUDES, *SENSITIVE_ALLOW])
 
     def allowed(path: str) -> bool:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
 
 from repopack.errors import RepoError
 from repopack.packing.ignore import TreeRules, list_untracked
@@ -234,6 +233,8 @@ class _FastSpec:
     positive patterns (when none matches, no negation can matter)."""
 
     def __init__(self, lines: Iterable[str]) -> None:
+        import pathspec  # only when there are globs: it takes a while to import
+
         self._spec = pathspec.GitIgnoreSpec.from_lines(list(lines))
         positives = [p.regex.pattern for p in self._spec.patterns if p.include and p.regex is not None]
         # Named groups would clash once joined; only the match matters here.
