@@ -101,3 +101,16 @@ def test_syntax_errors_still_pack_and_rank(make_repo) -> None:
                       "    return 2\n"})
     result = run_cli("rank", ".", "--query", "ok_after", "--limit", "1", cwd=root)
     assert result.stdout.strip() == "bad.py"
+
+
+def test_a_generated_monorepo_packs_with_a_question_within_budget(tmp_path) -> None:
+    from support.monorepo import generate
+
+    root = tmp_path / "mono"
+    assert generate(root, 400) == 400
+    out = tmp_path / "out.xml"
+    done = run_cli("pack", str(root), "--budget", "16k", "--encoding", "cl100k_base", "-q",
+                   "How is the invoice ledger retried when the webhook worker fails?", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert cl100k_count(text) <= 16_000 and 'mode="full"' in text
