@@ -203,3 +203,13 @@ def test_watch_repacks_after_an_edit_and_ctrl_c_exits_cleanly(make_repo: Any) ->
     assert "Traceback" not in stderr and stderr.rstrip().endswith("Stopped watching.")
     assert sum(1 for ln in stderr.splitlines() if ln.startswith("Packed ")) == packs
     assert elapsed < 20
+
+
+def test_a_deleted_file_with_a_late_nul_is_a_binary_stub_in_the_diff_block(make_repo: Any) -> None:
+    root = make_repo({"app.py": "A = 1\n", "notes.txt": "plain line\n" * 900 + "tail \x00 byte\n"})
+    (root / "notes.txt").unlink()  # git diffs it as text: its NUL is past the 8,000 bytes git checks
+    (root / "app.py").write_text("A = 2\n")
+    result = run_cli("pack", ".", "--include-diff", "-o", "-", cwd=root)
+    assert result.returncode == 0, result.stderr
+    diff = result.stdout.split("<git_diff", 1)[1].split("</git_diff>", 1)[0]
+    assert "\x00" not in result.stdout and "+A = 2" in diff and "Binary file notes.txt changed" in diff

@@ -313,3 +313,14 @@ def test_refused_inline_positions_fall_back_to_the_summary(pr_repo, fake_github,
     text = fake_github.pull(42).issue_comments[0]["body"]
     assert "### Findings outside the changed lines\n\n#### [high] Off by one\n\n`pkg/mathutil.py:8`" in text
     assert "-def unrelated() -> str:" in fake_openai.chat_requests[0].prompt_text  # the deletion was reviewed
+
+
+def test_a_nul_past_gits_binary_sniff_never_reaches_the_review_prompt(pr_repo, fake_openai) -> None:
+    # git calls a file binary only when a NUL is in its first 8,000 bytes; this one's NUL is later
+    (pr_repo / "pkg/data.txt").write_bytes(b"plain line\n" * 900 + b"tail \x00 byte\n")
+    fake_openai.script([reply(finding(8))])
+    done = run_cli("review", "--base", "main", str(pr_repo), "--output", "json",
+                   env={"OPENAI_BASE_URL": fake_openai.base_url})
+    assert done.returncode == 0, done.stderr
+    prompt = fake_openai.chat_requests[0].prompt_text
+    assert "\x00" not in prompt and "scale" in prompt

@@ -100,7 +100,10 @@ def _split_diff(text: str) -> list[_Section]:
 def _section_of(lines: list[str]) -> _Section:
     head = lines[0].rstrip("\n")
     name = head.split(" b/", 1)[-1] if " b/" in head else head
-    return _Section(name, "".join(lines))
+    text = "".join(lines)
+    if "\x00" in text:  # git looks for NUL bytes only in the first 8,000: a later one makes it binary here
+        text = f"{head}\nBinary file {name} changed\n"
+    return _Section(name, text)
 
 
 def log_sections(root: Path, n: int) -> list[_Section]:
