@@ -170,7 +170,7 @@ def parse_diff(text: str) -> list[FileDiff]:
         old = _clean_path(pf.source_file) if pf.is_rename and pf.source_file else None
         text, additions, deletions = str(pf), pf.added, pf.removed
         if "\x00" in text:  # git looks for NUL bytes only in the first 8,000: a later one makes it binary here
-            header = "".join(str(line) for line in pf.patch_info) or f"diff --git a/{path} b/{path}\n"
+            header = "".join(str(line) for line in pf.patch_info or ()) or f"diff --git a/{path} b/{path}\n"
             text = header + f"Binary files a/{old or path} and b/{path} differ\n"
             added, hunks, additions, deletions = set(), [], 0, 0
         out.append(FileDiff(path, status, text, frozenset(added), tuple(hunks), additions, deletions, old))
