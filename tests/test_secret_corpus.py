@@ -74,8 +74,8 @@ def test_every_file_of_the_corpus_keeps_everything_but_the_credentials() -> None
 
 
 def test_the_python_prefilter_finds_exactly_what_hyperscan_finds(tmp_path: Path) -> None:
-    fast = scan._scanner()
-    assert fast.prefilter.engine == "hyperscan"
+    fast = scan._Scanner(scan.load_rules(), engine="hyperscan")
+    assert fast.prefilter.engine == "hyperscan" and not fast.prefilter._deferred
     plain = scan._Scanner(scan.load_rules(), engine="python")
     assert plain.prefilter.engine == "python"
     files, _ = build_corpus(SEEDS[0])
@@ -217,3 +217,18 @@ def test_a_verdict_is_keyed_by_what_the_rules_read_of_the_path(make_repo) -> Non
     again = pack_repo(root, Settings(), None)  # from the cache: same verdicts, not the other file's
     assert [(f.path, f.type) for f in again.findings] == [("app.ini", "Secret Keyword")]
     assert again.text.count("Zq8#rT2mWx9vLk4p") == 1  # only settings.py's, where it is not a literal
+
+
+def test_auto_scans_small_inputs_in_python_then_compiles_hyperscan() -> None:
+    """A warm pack scans a few changed files: compiling the database would cost more than it saves."""
+    auto = scan._Scanner(scan.load_rules())
+    plain = scan._Scanner(scan.load_rules(), engine="python")
+    files, _ = build_corpus(SEEDS[0])
+    seen = 0
+    for path, text in files.items():
+        assert auto.find(path, text) == plain.find(path, text), path
+        seen += len(text.encode("utf-8", "surrogatepass"))
+        assert auto.prefilter._deferred is (seen <= scan.HYPERSCAN_AFTER)
+    big = "\n".join(files.values()) * (scan.HYPERSCAN_AFTER // max(1, seen) + 1)
+    assert auto.find("big.py", big) == plain.find("big.py", big)
+    assert not auto.prefilter._deferred and auto.prefilter.engine == "hyperscan"
