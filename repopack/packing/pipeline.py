@@ -219,7 +219,7 @@ _RANKING_MODULES = ("numpy", "scipy.sparse")
 
 def preload_ranking_modules() -> None:
     """Import what ranking needs in a background thread (about 0.15 s of CPU, most of a warm pack's
-    fixed cost), so it overlaps the walk's waits on git and the file system.  Python's import locks
+    fixed cost), so it overlaps the walk's waits on the file system.  Python's import locks
     make a later import of the same module wait for this one rather than run twice."""
     import sys
     import threading
@@ -276,8 +276,6 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
 
     root = resolve_root(path)
     signals = signals or Signals()
-    if settings.budget is not None or not signals.empty:
-        preload_ranking_modules()  # while git lists the files and the walk waits on the disk
     if diff_base:
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base),
                                       hunks=signals.hunks + changed_hunks(root, diff_base))
@@ -304,6 +302,8 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
                               text_file=text_file)
     lap("list")  # the candidate files, and whether an identical earlier pack can be reused
+    if settings.budget is not None or not signals.empty:
+        preload_ranking_modules()  # while the walk waits on the disk (a reused pack needs neither)
 
     def pack_tree(trust_stat: bool) -> PackResult:
         with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
