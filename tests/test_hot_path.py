@@ -59,3 +59,24 @@ def test_preloading_races_the_foreground_import_safely() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(2, 2)"
+
+
+def test_git_history_read_in_the_background_ranks_the_same(make_repo) -> None:
+    from conftest import git
+
+    from repopack.config import Settings
+    from repopack.packing.pipeline import index_repo
+    from repopack.packing.rank import GitActivity, Signals, git_activity, rank_files
+
+    root = make_repo({"a.py": "def a():\n    return 1\n", "b.py": "def b():\n    return a()\n", "c.md": "# c\n"})
+    for n in range(3):
+        (root / "b.py").write_text(f"def b():\n    return a() + {n}\n")
+        git(root, "commit", "-qam", f"b {n}")
+    _root, _walked, index = index_repo(root, Settings())
+    signals = Signals(query="where is b computed")
+    early = GitActivity(root)
+    assert early.read(["a.py", "b.py"]) == git_activity(root, ["a.py", "b.py"])
+    assert git_activity(root, ["b.py"]) == {"b.py": 1.0}
+    assert rank_files(index, signals, root, early) == rank_files(index, signals, root)
+    outside = GitActivity(root / "not-a-repo")  # git fails: read() answers as git_activity does
+    assert outside.read(["a.py"]) == {}

@@ -26,7 +26,7 @@ from repopack.packing.fit import Candidate, Focus, Packed, fit_files
 from repopack.packing.history import HistoryRequest, history_blocks
 from repopack.packing.images import ImagePlan, attach_section, plan_for
 from repopack.packing.known import KnownFiles
-from repopack.packing.rank import RankedFile, Signals, prior, rank_files, structural_order
+from repopack.packing.rank import GitActivity, RankedFile, Signals, prior, rank_files, structural_order
 from repopack.packing.redaction import Redaction, SecretFinding, SecretSpan
 from repopack.packing.render import ExtraBlock, render_document, render_extra
 from repopack.packing.tokens import Tokenizer, get_tokenizer
@@ -302,8 +302,10 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
                               text_file=text_file)
     lap("list")  # the candidate files, and whether an identical earlier pack can be reused
+    activity = None
     if settings.budget is not None or not signals.empty:
         preload_ranking_modules()  # while the walk waits on the disk (a reused pack needs neither)
+        activity = GitActivity(root) if listed[1] else None  # git log runs beside the walk
 
     def pack_tree(trust_stat: bool) -> PackResult:
         with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
@@ -314,7 +316,8 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
             if not walked.files:
                 reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"
                 raise RepoError(f"nothing to pack in {root}: {reason}")
-            return _pack_walked(root, walked, cache, settings, signals, history, reuse_key, lap, timings, progress)
+            return _pack_walked(root, walked, cache, settings, signals, history, reuse_key, lap, timings, progress,
+                                activity)
 
     try:
         return pack_tree(trust_stat=True)
@@ -337,7 +340,8 @@ def _walk(root: Path, rules: WalkRules, listed: tuple[list[str], bool], progress
 
 def _pack_walked(root: Path, walked: WalkResult, cache: Cache, settings: Settings, signals: Signals,
                  history: HistoryRequest | None, reuse_key: tuple[str, str] | None, lap: Callable[[str], None],
-                 timings: dict[str, float], progress: Progress | None) -> PackResult:
+                 timings: dict[str, float], progress: Progress | None,
+                 activity: GitActivity | None = None) -> PackResult:
     from repopack.packing.index import MemoTokenizer, build_index  # not needed to reuse a pack
 
     tokenizer = get_tokenizer(settings.encoding)
@@ -350,7 +354,7 @@ def _pack_walked(root: Path, walked: WalkResult, cache: Cache, settings: Setting
     if needs_ranking:
         _ = index.snapshot  # derived from the last snapshot: what changed is read or parsed
         lap("snapshot")
-    ranking = rank_files(index, signals, root) if needs_ranking else _structural_ranking(index)
+    ranking = rank_files(index, signals, root, activity) if needs_ranking else _structural_ranking(index)
     lap("rank")
     images = plan_for(root, settings, signals, walked.skipped,
                       lambda n: [(r.path, index.body(index.position[r.path])) for r in ranking[:n]])

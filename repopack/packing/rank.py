@@ -227,14 +227,13 @@ def symbol_mentions(text: str, index: RepoIndex) -> dict[int, float]:
     return dict(scores)
 
 
-def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> dict[str, float]:
-    """How recently and often each file changed, from one `git log` call; empty outside git."""
+def _log_scores(root: Path, max_commits: int = 300) -> dict[str, float]:
+    """Each file named in the last commits, scored by how recently and often it changed; {} outside git."""
     try:
         log = run_git(root, "-c", "core.quotepath=off", "log", f"-n{max_commits}", "--no-merges", "--name-only",
                       "--format=%x00", "--relative", timeout=20)
     except GitError:
         return {}
-    wanted = set(paths)
     score: dict[str, float] = defaultdict(float)
     for age, commit in enumerate(log.split("\0")[1:]):
         for line in commit.split("\n"):
@@ -242,13 +241,48 @@ def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> di
                 continue
             # one name per line (spaces included); names with control bytes come C-quoted
             name = git_unquote(line) if line.startswith('"') else display_name(line.encode("utf-8", "surrogateescape"))
-            if name in wanted:
-                score[name] += 1.0 / (1 + age / 50)
+            score[name] += 1.0 / (1 + age / 50)
+    return score
+
+
+def _activity_of(score: dict[str, float], paths: Sequence[str]) -> dict[str, float]:
+    wanted = set(paths)
+    score = {p: s for p, s in score.items() if p in wanted}
     top = max(score.values(), default=0.0)
     return {p: s / top for p, s in score.items()} if top else {}
 
 
-def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> list[RankedFile]:
+def git_activity(root: Path, paths: Sequence[str], max_commits: int = 300) -> dict[str, float]:
+    """How recently and often each file changed, from one `git log` call; empty outside git."""
+    return _activity_of(_log_scores(root, max_commits), paths)
+
+
+class GitActivity:
+    """`git log` run in a background thread from the start of a pack (it is a separate process:
+    it runs on another core while the walk and the index work), read when ranking needs it."""
+
+    def __init__(self, root: Path) -> None:
+        import threading
+
+        self.root = root
+        self._score: dict[str, float] | None = None
+        self._thread = threading.Thread(target=self._run, name="repopack-git-log", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._score = _log_scores(self.root)
+        except Exception:  # noqa: BLE001 - read() runs it again in the foreground and reports the error
+            self._score = None
+
+    def read(self, paths: Sequence[str]) -> dict[str, float]:
+        self._thread.join()
+        return _activity_of(self._score, paths) if self._score is not None else git_activity(self.root, paths)
+
+
+def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None,
+               activity: GitActivity | None = None) -> list[RankedFile]:
+    """`activity`: the git history of `root`, when it was started early (see GitActivity)."""
     import numpy as np
 
     from repopack.packing.lexical import query_weights
@@ -286,9 +320,9 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None) -> 
     else:
         parts["graph"] = _normalise(index.graph.base_rank.copy())
     if root is not None:
-        activity = git_activity(root, paths)
-        if activity:
-            parts["git"] = np.array([activity.get(p, 0.0) for p in paths])
+        changed = activity.read(paths) if activity is not None and activity.root == root else git_activity(root, paths)
+        if changed:
+            parts["git"] = np.array([changed.get(p, 0.0) for p in paths])
 
     total = np.zeros(n)
     contributions: dict[str, np.ndarray] = {}
