@@ -80,3 +80,23 @@ def test_git_history_read_in_the_background_ranks_the_same(make_repo) -> None:
     assert rank_files(index, signals, root, early) == rank_files(index, signals, root)
     outside = GitActivity(root / "not-a-repo")  # git fails: read() answers as git_activity does
     assert outside.read(["a.py"]) == {}
+
+
+def test_no_helper_thread_runs_while_tokens_are_counted(make_repo) -> None:
+    """Forked token counting needs a single thread: the pack's helpers (git log, module preload) are
+    joined once the walk is done."""
+    import threading
+
+    from repopack.config import Settings
+    from repopack.packing.pipeline import pack_repo
+    from repopack.packing.rank import Signals
+
+    root = make_repo({"a.py": "def a():\n    return 1\n", "b.py": "def b():\n    return a()\n"})
+    during: list[list[str]] = []
+
+    def progress(label: str, done: int, total: int) -> None:
+        if label == "count":
+            during.append([t.name for t in threading.enumerate() if t.name.startswith("repopack-")])
+
+    pack_repo(root, Settings(budget=2000), Signals(query="where is a"), progress)
+    assert during and not any(during)

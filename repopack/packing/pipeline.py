@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -217,15 +218,15 @@ def _candidates(index: RepoIndex, ranking: list[RankedFile], budget: int | None,
 _RANKING_MODULES = ("numpy", "scipy.sparse")
 
 
-def preload_ranking_modules() -> None:
+def preload_ranking_modules() -> threading.Thread | None:
     """Import what ranking needs in a background thread (about 0.15 s of CPU, most of a warm pack's
     fixed cost), so it overlaps the walk's waits on the file system.  Python's import locks
-    make a later import of the same module wait for this one rather than run twice."""
+    make a later import of the same module wait for this one rather than run twice.  The caller
+    joins the thread once the walk is done (token counting forks only when no other thread runs)."""
     import sys
-    import threading
 
     if all(name in sys.modules for name in _RANKING_MODULES):
-        return
+        return None
 
     def load() -> None:
         import importlib
@@ -236,7 +237,9 @@ def preload_ranking_modules() -> None:
             except ImportError:  # the foreground import reports it
                 return
 
-    threading.Thread(target=load, name="repopack-preload", daemon=True).start()
+    thread = threading.Thread(target=load, name="repopack-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def file_value(rank: int) -> float:
@@ -302,9 +305,9 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
                               earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
                               text_file=text_file)
     lap("list")  # the candidate files, and whether an identical earlier pack can be reused
-    activity = None
+    activity, preloading = None, None
     if settings.budget is not None or not signals.empty:
-        preload_ranking_modules()  # while the walk waits on the disk (a reused pack needs neither)
+        preloading = preload_ranking_modules()  # while the walk waits on the disk (a reused pack needs neither)
         activity = GitActivity(root) if listed[1] else None  # git log runs beside the walk
 
     def pack_tree(trust_stat: bool) -> PackResult:
@@ -312,6 +315,9 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
             walked = _walk(root, rules, listed, progress, cache, trust_stat)
             if listed_skips:
                 walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
+            for helper in (preloading, activity):
+                if helper is not None:
+                    helper.join()  # done by now as a rule; forked token counting needs a single thread
             lap("walk")
             if not walked.files:
                 reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"

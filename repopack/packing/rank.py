@@ -275,6 +275,9 @@ class GitActivity:
         except Exception:  # noqa: BLE001 - read() runs it again in the foreground and reports the error
             self._score = None
 
+    def join(self) -> None:
+        self._thread.join()
+
     def read(self, paths: Sequence[str]) -> dict[str, float]:
         self._thread.join()
         return _activity_of(self._score, paths) if self._score is not None else git_activity(self.root, paths)
