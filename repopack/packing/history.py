@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from repopack.errors import RepoError
 from repopack.packing.redaction import SecretFinding
 from repopack.packing.render import ExtraBlock, render_extra

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from repopack.errors import RepoError
 from repopack.packing.ignore import TreeRules, list_untracked
 from repopack.packing.known import FLAG_BINARY, FLAG_DECODE_ERRORS, KnownFiles
