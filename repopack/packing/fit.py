@@ -249,7 +249,7 @@ def _count_document(doc: Document, text: str, tokenizer: Tokenizer) -> int:
     for b in doc.blocks:
         escaped = escape_body(b.body, doc.fmt)
         bodies += b.tokens if escaped == b.body else tokenizer.count(escaped)
-    return sum(tokenizer.count_many(wrappers)) + bodies
+    return tokenizer.count("".join(wrappers)) + bodies  # one call: each wrapper ends in a newline, so the sum holds
 
 
 def _estimate(cands: Sequence[Candidate], tokenizer: Tokenizer, fmt: Format) -> _Plan:
