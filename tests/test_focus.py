@@ -223,3 +223,61 @@ def test_markdown_and_plain_label_focused_files(make_repo, tmp_path) -> None:
                          "-q", "quota_voucher_46 is wrong", "-o", str(out))
         assert result.returncode == 0, result.stderr
         assert label in out.read_text(encoding="utf-8")
+
+
+def long_function(n: int = 60) -> str:
+    """One function of about 4k tokens: a chain of distinct steps, each a statement of its body."""
+    steps = []
+    for i in range(n):
+        a, b = WORDS[i % len(WORDS)], WORDS[(i * 3 + 1) % len(WORDS)]
+        steps.append(f"    # step {i}: the {a} pass over each {b}\n"
+                     f"    for row in rows_{a}:\n"
+                     f"        if row.kind == '{b}' and row.count > {i}:\n"
+                     f"            state['{a}_{i}'] = row.value * {i + 1}\n"
+                     f"        elif row.kind == '{a}':\n"
+                     f"            state['{b}_{i}'] = row.value - {i + 2}\n")
+    steps[41] = steps[41].replace("row.value - ", "row.value // ").replace("# step 41:", "# step 41 (zebrawood):")
+    return ('"""Batch settlement."""\n\n\ndef settle(rows, state):\n    """Run every settlement step."""\n'
+            + "".join(steps) + "    return state\n")
+
+
+def test_a_long_definition_is_split_into_blocks_that_cover_its_body() -> None:
+    text = long_function()
+    [outline] = build_outlines([(text, parse_file("s.py", text))], TOK.count_many)
+    blocks = [u for u in outline.units if u.kind == "block"]
+    assert len(blocks) >= 10
+    settle = next(k for k, u in enumerate(outline.units) if u.name == "settle")
+    assert outline.units[settle].runs == () and all(b.outer == settle for b in blocks)
+    assert all(b.tokens <= 600 for b in blocks)
+    covered = [n for b in blocks for a, z in b.runs for n in range(a, z + 1)]
+    body = [n for n, line in enumerate(text.split("\n"), 1) if n > 5 and line.strip()]
+    assert sorted(covered) == sorted(set(covered)) and set(body) <= set(covered)
+    # each block starts with a statement of the body's own indentation: here the step comments
+    lines = text.split("\n")
+    assert all(lines[b.first - 1].startswith("    # step") for b in blocks)
+
+
+def test_the_block_of_a_long_function_that_the_question_names_goes_in(make_repo, tmp_path) -> None:
+    text = long_function()
+    assert cl100k_count(text) > 3000
+    root = make_repo({"batch/settle.py": text, "batch/__init__.py": "from .settle import settle\n",
+                      "batch/other.py": "def other():\n    return 1\n"})
+    out = tmp_path / "p.xml"
+    result = run_cli("pack", str(root), "--budget", "1500", "--encoding", "cl100k_base", "--explain",
+                     "-q", "settle divides instead of subtracting in the zebrawood step", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    prompt = out.read_text(encoding="utf-8")
+    assert cl100k_count(prompt) <= 1500
+    lines = text.split("\n")
+    wanted = next(n for n, line in enumerate(lines, 1) if "row.value // " in line)
+    assert re.search(rf"^ *{wanted}│ ?{re.escape(lines[wanted - 1])}$", prompt, re.M), prompt
+    assert "row.value - 2\n" not in prompt  # the first step's block stays elided
+    assert re.search(r"batch/settle\.py +\(focused: settle lines \d+-\d+", result.stderr), result.stderr
+
+
+def test_a_file_whose_definitions_match_the_question_is_worth_more() -> None:
+    from repopack.packing.pipeline import evidence_factor, file_value
+
+    assert file_value(3, 0.8, evidence_factor(1.0)) > file_value(3, 0.8, evidence_factor(0.1))
+    assert file_value(3, 0.8, evidence_factor(None)) < file_value(3, 0.8, evidence_factor(1.0))
+    assert file_value(0) == 1.0 and file_value(1) < file_value(0) and file_value(5, 0.9) > file_value(5, 0.3)

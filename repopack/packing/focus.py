@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from repopack.packing.rank import Signals
 
 MODULE_KIND = "module"
+BLOCK_KIND = "block"  # a slice of a long definition's body
+SPLIT_CHARS = 2400  # a definition whose own body is longer than this (about 600 tokens) is split into blocks
+BLOCK_CHARS = 800  # ... of about this many characters, cut where a statement of the body starts
 K1, B = 1.2, 0.75  # BM25 over units: units vary in length far more than files do
 NAME_MATCH = 3.0  # a unit named by the question, in units of the question's strongest term
 NAME_BOOST = 2.0  # ... and its other evidence counts this many times more
@@ -85,6 +88,8 @@ class Unit:
 
     @property
     def label(self) -> str:
+        if self.kind == BLOCK_KIND:
+            return f"{self.parent} lines {self.first}-{self.last}"
         if not self.name:
             return f"lines {self.first}-{self.last}"
         return f"{self.parent}.{self.name}" if self.parent and self.kind == "method" else self.name
@@ -199,6 +204,7 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
                 module.append([n])
     units: list[dict] = []
     index_of: dict[int, int] = {}
+    splits: list[tuple[int, list[list[int]]]] = []  # (unit, its body's blocks) of long definitions
     for k in order:
         d = defs[k]
         own = owned.get(k, [])
@@ -207,12 +213,24 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
         if not head and not body:
             continue
         index_of[k] = len(units)
+        blocks = _blocks(_numbers(body), lines) if body else []
+        if len(blocks) > 1:  # the body goes in as blocks (below); the definition keeps its head
+            splits.append((len(units), blocks))
+            body, own = (), [n for n in own if keep[n]] + head_of.get(k, [])
         units.append({"name": d.name, "parent": d.parent, "kind": d.kind, "first": d.line, "last": d.end_line,
                       "head": head, "runs": body, "outer": outer[k],
                       "terms": dict(terms_of("\n".join(lines[n - 1] for n in own))),
                       "words": frozenset(_WORD.findall("\n".join(lines[n - 1] for n in _numbers(body))))})
     for u in units:
         u["outer"] = index_of.get(u["outer"], -1)
+    for at, blocks in splits:
+        d = units[at]
+        owner_label = f"{d['parent']}.{d['name']}" if d["parent"] and d["kind"] == "method" else d["name"]
+        for block in blocks:
+            chunk = "\n".join(lines[n - 1] for n in block)
+            units.append({"name": "", "parent": owner_label, "kind": BLOCK_KIND, "first": block[0],
+                          "last": block[-1], "head": (), "runs": _runs(block), "outer": at,
+                          "terms": dict(terms_of(chunk)), "words": frozenset(_WORD.findall(chunk))})
     for g in module:
         body = _runs(_fill_blanks(g, lines))
         chunk = "\n".join(lines[n - 1] for n in _numbers(body))
@@ -225,6 +243,39 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
         texts += [numbered(r) for r in (u["head"], u["runs"]) if r]
     kept = [n for n in range(1, n_lines + 1) if keep[n]]
     return _Draft(n_lines, _runs(kept), opening, imports, units, texts)
+
+
+_CONTINUES = ("}", ")", "]", "else", "elif", "except", "finally", "catch")  # a line that does not start a statement
+
+
+def _blocks(numbers: list[int], lines: list[str]) -> list[list[int]]:
+    """A long body's lines in blocks of about BLOCK_CHARS, each starting at a statement of the body's
+    outermost indentation (or deeper, in a block that grew long); one block if the body is short."""
+    texts = [lines[n - 1] for n in numbers]
+    if sum(len(t.strip()) + 1 for t in texts) <= SPLIT_CHARS:
+        return [numbers]
+    indents = sorted({len(t) - len(t.lstrip()) for t in texts if t.strip() and not t.strip().startswith(_CONTINUES)})
+    if not indents:
+        return [numbers]
+    level = {indent: k for k, indent in enumerate(indents)}
+    out: list[list[int]] = [[]]
+    size, lowest = 0, len(indents)
+    for n, text in zip(numbers, texts, strict=True):
+        stripped = text.strip()
+        starts = bool(stripped) and not stripped.startswith(_CONTINUES)
+        at = level.get(len(text) - len(text.lstrip()), len(indents)) if starts else len(indents)
+        # Past BLOCK_CHARS a block ends before a statement as shallow as its shallowest one; the
+        # longer it grows, the deeper that statement may be.
+        if out[-1] and starts and size >= BLOCK_CHARS and at <= lowest + size // BLOCK_CHARS - 1:
+            out.append([])
+            size, lowest = 0, len(indents)
+        if out[-1] or stripped:
+            out[-1].append(n)
+            size += len(stripped) + 1
+            lowest = min(lowest, at)
+    if len(out) > 1 and sum(len(lines[n - 1].strip()) + 1 for n in out[-1]) < BLOCK_CHARS // 4:
+        out[-2].extend(out.pop())  # a short tail (the closing lines) stays with the block before it
+    return [block for block in out if any(lines[n - 1].strip() for n in block)]
 
 
 def _fill_blanks(numbers: list[int], lines: list[str]) -> list[int]:
@@ -308,16 +359,18 @@ def score_units(outline: Outline, path: str, query: UnitQuery) -> list[float]:
                 tf = u.terms.get(term)
                 if tf:
                     s += weight * (LOCAL_IDF * local[term] + 1 - LOCAL_IDF) * tf * (K1 + 1) / (tf + norm)
-        if u.name:
-            w = query.identifiers.get(u.name)
+        # A block of a long definition is matched by the definition's name and container.
+        name, outer = (units[u.outer].name, units[u.outer].outer) if u.kind == BLOCK_KIND else (u.name, u.outer)
+        if name:
+            w = query.identifiers.get(name)
             if w:
                 s = (s + NAME_MATCH * w * _top_weight(query)) * (1 + NAME_BOOST * w)
             else:
-                parts = split_identifier(u.name)
+                parts = split_identifier(name)
                 if len(parts) > 1:
                     s += 0.5 * sum(query.terms.get(p, 0.0) for p in parts) / len(parts)
-        if u.outer >= 0 and not query.identifiers.get(u.name):
-            w = query.identifiers.get(units[u.outer].name)
+        if outer >= 0 and not query.identifiers.get(name):
+            w = query.identifiers.get(units[outer].name)
             if w:  # a method of a class the question names
                 s += CONTAINER_MATCH * w * _top_weight(query)
         if any(u.first <= line <= u.last for line in frames):
@@ -451,18 +504,19 @@ def plan_steps(outline: Outline, shares: Sequence[float], lean: bool, skeleton_t
 
 
 def focus_files(index: RepoIndex, targets: Sequence[int], ranks: Mapping[int, int], signals: Signals,
-                skeleton_tokens: Mapping[int, int]) -> dict[int, tuple[Focus, ...]]:
-    """Focused versions of the `targets` (index positions; `ranks`: their 0-based rank) for a question."""
+                skeleton_tokens: Mapping[int, int]) -> tuple[dict[int, tuple[Focus, ...]], dict[int, float]]:
+    """Focused versions of the `targets` (index positions; `ranks`: their 0-based rank) for a question,
+    and each target's evidence: its best unit's score over the best of all targets (0 to 1)."""
     from repopack.packing.fit import Focus
     from repopack.packing.lexical import query_weights
     from repopack.packing.rank import path_mentions, query_identifiers
 
     if signals.empty or not targets:
-        return {}
+        return {}, {}
     outlines = index.outlines(targets)
     targets = [i for i in targets if outlines[i].units]
     if not targets:
-        return {}
+        return {}, {}
     terms: dict[str, float] = {}
     identifiers: dict[str, float] = {}
     if signals.query:
@@ -479,6 +533,8 @@ def focus_files(index: RepoIndex, targets: Sequence[int], ranks: Mapping[int, in
     outline_list = [outlines[i] for i in targets]
     scores = [score_units(outlines[i], index.paths[i], query) for i in targets]
     spread_along_calls(outline_list, scores, [1.0 / (1 + ranks[i]) for i in targets])
+    best = max((max(s, default=0.0) for s in scores), default=0.0)
+    evidence = {i: max(s, default=0.0) / best if best > 0 else 0.0 for i, s in zip(targets, scores, strict=True)}
     out: dict[int, tuple[Focus, ...]] = {}
     for i, outline, s in zip(targets, outline_list, scores, strict=True):
         shares = unit_shares(outline, s)
@@ -489,7 +545,7 @@ def focus_files(index: RepoIndex, targets: Sequence[int], ranks: Mapping[int, in
                 chains.append(Focus(plan.lean, plan.base_tokens, plan.labels, plan.costs, plan.shares,
                                     _renderer(index.files[i].text, outline, plan)))
         out[i] = tuple(chains)
-    return out
+    return out, evidence
 
 
 def _renderer(text: str, outline: Outline, plan: FocusPlan) -> Callable[[int], str]:
