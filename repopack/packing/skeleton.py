@@ -122,6 +122,9 @@ def skeleton_keep(lines: list[str], symbols: FileSymbols) -> list[bool]:
     return keep
 
 
+BLANKS_SHOWN = 2  # a run of up to this many blank lines between kept lines is shown (numbered)
+
+
 def render_kept(lines: list[str], keep: list[bool]) -> str:
     """The kept lines with their numbers; each run of elided lines becomes one ``⋮ N lines`` marker."""
     width = len(str(len(lines)))
@@ -139,6 +142,8 @@ def render_kept(lines: list[str], keep: list[bool]) -> str:
         marker = " " * width + f"⋮ {run_end - number + 1} line{'s' if run_end > number else ''}"
         if any(lines[n - 1].strip() for n in range(number, run_end + 1)):
             out.extend(run if len("\n".join(run)) <= len(marker) else [marker])
+        elif number > 1 and run_end < len(lines) and run_end - number < BLANKS_SHOWN:
+            out.extend(run)  # blank lines between kept ones: exact context for a patch that goes there
         number = run_end + 1
     return "\n".join(out)
 
