@@ -224,11 +224,11 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
     for u in units:
         u["outer"] = index_of.get(u["outer"], -1)
     for at, blocks in splits:
-        d = units[at]
-        owner_label = f"{d['parent']}.{d['name']}" if d["parent"] and d["kind"] == "method" else d["name"]
+        host = units[at]
+        host_label = f"{host['parent']}.{host['name']}" if host["parent"] and host["kind"] == "method" else host["name"]
         for block in blocks:
             chunk = "\n".join(lines[n - 1] for n in block)
-            units.append({"name": "", "parent": owner_label, "kind": BLOCK_KIND, "first": block[0],
+            units.append({"name": "", "parent": host_label, "kind": BLOCK_KIND, "first": block[0],
                           "last": block[-1], "head": (), "runs": _runs(block), "outer": at,
                           "terms": dict(terms_of(chunk)), "words": frozenset(_WORD.findall(chunk))})
     for g in module:
