@@ -160,3 +160,32 @@ def test_split_output_after_a_remembered_pack_has_every_file_text(make_repo, tmp
     parts = "".join(p.read_text() for p in sorted(tmp_path.glob("part.*.xml")))
     for i in range(6):
         assert parts.count(f"VALUE_{i} = {i}") == 60
+
+
+def test_other_code_never_reuses_a_pack(fixture_repo, monkeypatch) -> None:
+    from repopack.packing import stamp
+
+    root = fixture_repo("pyapp")
+    age(root)
+    pack_repo(root, Settings(), reuse=True)
+    assert pack_repo(root, Settings(), reuse=True).timings == {"reused": 0.0}
+    monkeypatch.setattr(stamp, "pack_stamp", lambda: "another build of repopack")
+    assert "reused" not in pack_repo(root, Settings(), reuse=True).timings
+
+
+def test_the_pack_stamp_follows_the_installed_files(tmp_path) -> None:
+    import os
+
+    from repopack.packing import stamp
+
+    before = stamp.pack_stamp()
+    module = os.path.join(os.path.dirname(stamp.__file__), "stamp.py")
+    st = os.stat(module)
+    try:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        stamp.pack_stamp.cache_clear()
+        assert stamp.pack_stamp() != before
+    finally:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+        stamp.pack_stamp.cache_clear()
+    assert stamp.pack_stamp() == before

@@ -87,8 +87,9 @@ def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
 
 def _slot(root: Path, settings: Any, signals: Any) -> str:
     from repopack.packing.secret_rules import rules_version  # a pack redacted by other rules is not reused
+    from repopack.packing.stamp import pack_stamp  # nor one that other code made
 
-    key = f"{__version__}\0{rules_version()}\0{root}\0{settings!r}\0{signals!r}"
+    key = f"{__version__}\0{pack_stamp()}\0{rules_version()}\0{root}\0{settings!r}\0{signals!r}"
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
