@@ -139,3 +139,33 @@ def test_a_secret_written_in_the_same_second_is_redacted(make_repo) -> None:
     result = pack_repo(root, Settings())
     assert "ghp_A1b2" not in result.text
     assert any(f.path == "app.py" for f in result.findings)
+
+
+def test_an_edit_after_the_shared_lstat_is_caught_when_the_text_is_read(make_repo) -> None:
+    """The walk reuses the lstats of reuse's fingerprint; a file edited in between still never
+    reaches a stage with its old digest unnoticed."""
+    from repopack.packing.reuse import stat_fingerprint
+    from repopack.packing.walk import list_candidates
+
+    root = make_repo({"a.py": "A = 1\n", "b.py": "B = 2\n"})
+    walk(root)
+    _forge(root)
+    names, used_git = list_candidates(root, WalkRules())
+    seen: dict[str, os.stat_result] = {}
+    stat_fingerprint(root, names, seen)
+    assert set(seen) >= {"a.py", "b.py"}
+    (root / "a.py").write_text("A = 3\n")  # same size, after the lstat
+    with Cache() as cache:
+        known = KnownFiles.load(cache, root, time.time_ns() + LATER)
+        files = {f.path: f for f in walk_repo(root, WalkRules(), (names, used_git), known=known, lstats=seen).files}
+    assert files["b.py"].text == "B = 2\n"
+    with pytest.raises(TextChanged):
+        _ = files["a.py"].text
+
+
+def test_a_pack_reads_each_file_stat_once_and_still_sees_edits(make_repo) -> None:
+    root = make_repo({"a.py": "def alpha():\n    return 1\n", "b.py": "def beta():\n    return 2\n"})
+    first = pack_repo(root, Settings(budget=2000), reuse=True)
+    (root / "a.py").write_text("def alpha():\n    return 7\n")
+    second = pack_repo(root, Settings(budget=2000), reuse=True)
+    assert "return 1" in first.text and "return 7" in second.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import threading
 import time
@@ -314,10 +315,14 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
         listed = list_candidates(root, rules)
     history = history if history is not None and not history.empty else None
     reuse_key = None
+    lstats: dict[str, os.stat_result] | None = None  # taken for the fingerprint, used again by the walk
+    stats_ns = time.time_ns()  # before any lstat of this pack: the read time the walk records (known.py)
     # An unredacted pack is never kept; git history and explicit lists are not in the tree's fingerprint.
     if reuse and settings.cache and settings.redact and history is None and only is None:
+        lstats = {}
         with Cache(max_bytes=settings.cache_max) as cache:
-            earlier, text, _packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0])
+            earlier, text, _packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0],
+                                                                        lstats)
         if earlier is not None:
             text_file = text if isinstance(text, reuse_store.StoredText) else None
             packed = earlier.packed if isinstance(text, reuse_store.StoredText) else \
@@ -334,7 +339,8 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
 
     def pack_tree(trust_stat: bool) -> PackResult:
         with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
-            walked = _walk(root, rules, listed, progress, cache, trust_stat)
+            shared = (lstats, stats_ns) if trust_stat and lstats is not None else None
+            walked = _walk(root, rules, listed, progress, cache, trust_stat, shared)
             if listed_skips:
                 walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
             for helper in (preloading, activity):
@@ -354,14 +360,16 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
 
 
 def _walk(root: Path, rules: WalkRules, listed: tuple[list[str], bool], progress: Progress | None, cache: Cache,
-          trust_stat: bool) -> WalkResult:
+          trust_stat: bool, shared: tuple[dict[str, os.stat_result], int] | None = None) -> WalkResult:
     """Walk; with the cache, files whose stat vouches for their digest are read only when used
-    (`known`), and what this walk read is recorded for the next one."""
+    (`known`), and what this walk read is recorded for the next one.  `shared`: lstats taken for
+    reuse's fingerprint and the time just before them (what a read is dated by must not be later
+    than the stat it is recorded with)."""
+    lstats, started = shared if shared is not None else (None, time.time_ns())
     if not cache.enabled:
-        return walk_repo(root, rules, listed, progress)
-    started = time.time_ns()
+        return walk_repo(root, rules, listed, progress, lstats=lstats)
     known = KnownFiles.load(cache, root, started) if trust_stat else KnownFiles(str(root), read_ns=started)
-    walked = walk_repo(root, rules, listed, progress, known)
+    walked = walk_repo(root, rules, listed, progress, known, lstats)
     known.save(cache)
     return walked
 

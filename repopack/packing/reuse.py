@@ -63,8 +63,10 @@ class StoredPack:
     file_tokens: dict[str, int]
 
 
-def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
-    """Hash of every candidate's lstat (and ignore files'), and the newest modification time."""
+def stat_fingerprint(root: Path, names: Sequence[str],
+                     seen: dict[str, os.stat_result] | None = None) -> tuple[str, int]:
+    """Hash of every candidate's lstat (and ignore files'), and the newest modification time.
+    `seen` collects each lstat, for the walk that follows when the pack is not reused."""
     rows: list[str] = []
     newest = 0
     fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -76,6 +78,8 @@ def stat_fingerprint(root: Path, names: Sequence[str]) -> tuple[str, int]:
                 rows.append(f"{name}\0-")
                 continue
             rows.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\0{st.st_mode}")
+            if seen is not None:
+                seen[name] = st
             if st.st_mtime_ns > newest:
                 newest = st.st_mtime_ns
     finally:
@@ -132,12 +136,13 @@ def forget(cache: Cache, slot: str) -> None:
         cache.delete(ns, slot)
 
 
-def load(cache: Cache, root: Path, settings: Any, signals: Any,
-         names: Sequence[str]) -> tuple[StoredPack | None, str | StoredText, bool, tuple[str, str]]:
+def load(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[str],
+         seen: dict[str, os.stat_result] | None = None) -> tuple[StoredPack | None, str | StoredText, bool,
+                                                                 tuple[str, str]]:
     """The stored pack and its text (a stdout pack's, or where the output file holding it is) if the
     tree is unchanged; whether a pack with these settings was stored before; and the key under
     which `remember` keeps this run's pack."""
-    fingerprint, newest = stat_fingerprint(root, names)
+    fingerprint, newest = stat_fingerprint(root, names, seen)
     slot = _slot(root, settings, signals)
     key = (slot, fingerprint)
     stamp = cache.get(STAMP_NS, slot, PackStamp)

@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,13 +273,14 @@ def _symlink_skip(root: Path, rel: str, full: str) -> tuple[SkippedFile | None, 
     return None, st
 
 
-def _classify(root: Path, rel: str, rules: WalkRules,
-              known: KnownFiles | None = None) -> tuple[SourceFile | None, SkippedFile | None, str | None]:
+def _classify(root: Path, rel: str, rules: WalkRules, known: KnownFiles | None = None,
+              st: os.stat_result | None = None) -> tuple[SourceFile | None, SkippedFile | None, str | None]:
     full = os.path.join(root, fs_name(rel))  # os.path, not pathlib: this runs once per file of big trees
-    try:
-        st = os.lstat(full)
-    except OSError:
-        return None, None, None  # deleted in the work tree but still in the index
+    if st is None:
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None, None, None  # deleted in the work tree but still in the index
     if stat.S_ISLNK(st.st_mode):
         skip, target = _symlink_skip(root, rel, full)
         if skip is not None or target is None:
@@ -350,10 +351,11 @@ def list_candidates(root: Path, rules: WalkRules) -> tuple[list[str], bool]:
 def walk_repo(root: Path, rules: WalkRules = WalkRules(),
               listed: tuple[list[str], bool] | None = None,
               progress: Callable[[str, int, int], None] | None = None,
-              known: KnownFiles | None = None) -> WalkResult:
+              known: KnownFiles | None = None, lstats: Mapping[str, os.stat_result] | None = None) -> WalkResult:
     """Classify and read every candidate; `listed` reuses a `list_candidates` result.  With `known`
     (digests by stat, see packing/known.py), files whose stat vouches for their digest are not
-    read now: their text is read when first used.  `known` records what this walk saw."""
+    read now: their text is read when first used.  `known` records what this walk saw.  `lstats`: the
+    lstat of listed names taken just before (by reuse's fingerprint), so each file is stat'ed once."""
     names, used_git = listed if listed is not None else list_candidates(root, rules)
     defaults = (TreeRules(DEFAULT_EXCLUDES, dirs=_virtualenvs(names), keep=_source_packages(names))
                 if rules.default_excludes else None)
@@ -385,7 +387,7 @@ def walk_repo(root: Path, rules: WalkRules = WalkRules(),
         if reason is not None:
             skipped.append(SkippedFile(rel, reason))
             continue
-        kept, skip, warning = _classify(root, rel, rules, known)
+        kept, skip, warning = _classify(root, rel, rules, known, lstats.get(rel) if lstats is not None else None)
         if kept is not None:
             files.append(kept)
         if skip is not None:
