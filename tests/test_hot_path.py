@@ -100,3 +100,26 @@ def test_no_helper_thread_runs_while_tokens_are_counted(make_repo) -> None:
 
     pack_repo(root, Settings(budget=2000), Signals(query="where is a"), progress)
     assert during and not any(during)
+
+
+def test_deferred_fields_compute_once_and_only_when_read() -> None:
+    from dataclasses import dataclass, replace
+
+    from repopack.util.lazy import defer, is_computed, lazy_fields
+
+    calls: list[int] = []
+
+    @lazy_fields("body")
+    @dataclass(frozen=True)
+    class Item:
+        name: str
+        body: str
+
+    item = Item("a", "")
+    defer(item, "body", lambda: calls.append(1) or "text")
+    assert not is_computed(item, "body") and calls == []
+    assert replace(item, body="other").body == "other" and calls == []  # replace never computes the old value
+    assert item.body == "text" and item.body == "text" and calls == [1]
+    assert is_computed(item, "body")
+    with pytest.raises(TypeError):
+        defer(item, "name", lambda: "x")

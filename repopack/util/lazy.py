@@ -55,9 +55,10 @@ def lazy_fields(*names: str) -> Callable[[C], C]:
 
 def defer(obj: object, name: str, make: Callable[[], Any]) -> None:
     """Let field `name` of `obj` (declared in `lazy_fields`) be computed by `make` when first read."""
-    if not isinstance(type(obj).__dict__.get(name), _LazyField):
+    field = type(obj).__dict__.get(name)
+    if not isinstance(field, _LazyField):
         raise TypeError(f"{type(obj).__name__}.{name} is not a lazy field")
-    object.__setattr__(obj, name, _Deferred(make))
+    obj.__dict__[field.slot] = _Deferred(make)  # what __set__ does, without a call per file
 
 
 def is_computed(obj: object, name: str) -> bool:
