@@ -123,3 +123,17 @@ def test_deferred_fields_compute_once_and_only_when_read() -> None:
     assert is_computed(item, "body")
     with pytest.raises(TypeError):
         defer(item, "name", lambda: "x")
+
+
+@pytest.mark.parametrize("path", [
+    "src/app.py", "pkg/Makefile", "x.PY", "a/b.tar.gz", ".bashrc", "a/.env.py", "x.", "x..py", "a.b/c", "C.H",
+    "docs/index.rst", "a//b.py", "./x.ts", "a/./Dockerfile", "a/", "", ".", "..", "CMakeLists.txt", "lib/mod.rs",
+])
+def test_language_for_path_means_what_purepath_says(path: str) -> None:
+    from pathlib import PurePosixPath
+
+    from repopack.packing.languages import EXTENSIONS, FILENAMES, language_for_path
+
+    p = PurePosixPath(path)
+    expected = FILENAMES[p.name] if p.name in FILENAMES else EXTENSIONS.get(p.suffix.lower())
+    assert language_for_path(path) == expected

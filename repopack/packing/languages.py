@@ -45,10 +45,13 @@ FENCE_NAMES: dict[str, str] = {"csharp": "csharp", "tsx": "tsx", "text": "", "ma
 
 def language_for_path(path: str) -> str | None:
     """The language id of a repo-relative path, or None when unknown."""
-    p = PurePosixPath(path)
-    if p.name in FILENAMES:
-        return FILENAMES[p.name]
-    return EXTENSIONS.get(p.suffix.lower())
+    name = path[path.rfind("/") + 1:]
+    if not name or name == "." or "//" in path or "/./" in path:
+        name = PurePosixPath(path).name  # odd forms: PurePosixPath's normalisation (not in git's listings)
+    if name in FILENAMES:
+        return FILENAMES[name]
+    dot = name.rfind(".")
+    return EXTENSIONS.get(name[dot:].lower()) if 0 < dot < len(name) - 1 else None  # PurePosixPath.suffix
 
 
 def fence_name(language: str | None) -> str:
