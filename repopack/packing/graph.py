@@ -16,6 +16,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 MAX_DEFINERS = 40  # a name defined in more files than this carries no signal
@@ -64,6 +65,13 @@ def build_suffix_index(paths: Sequence[str]) -> dict[str, list[int]]:
         for key in keys:
             index[key].append(i)
     return index
+
+
+@lru_cache(maxsize=1)
+def shared_suffix_index(paths: tuple[str, ...]) -> dict[str, list[int]]:
+    """`build_suffix_index` of these paths, kept for the next caller (deriving a snapshot and ranking
+    ask for the same tree's index).  Read-only: a plain dict, so a lookup never inserts."""
+    return dict(build_suffix_index(paths))
 
 
 def _normalise_js(base_dir: str, target: str) -> str:
@@ -162,7 +170,7 @@ def import_matrix(paths: Sequence[str], languages: Sequence[str | None], targets
 
     n = len(paths)
     index = {p: i for i, p in enumerate(paths)}
-    suffixes = build_suffix_index(paths)
+    suffixes = shared_suffix_index(tuple(paths))
     go_dirs: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(paths):
         if p.endswith(".go") and not p.endswith("_test.go"):

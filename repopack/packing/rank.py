@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repopack.packing.graph import MAX_DEFINERS, build_suffix_index
+from repopack.packing.graph import MAX_DEFINERS, shared_suffix_index
 from repopack.util.git import GitError, run_git
 from repopack.util.names import display_name, git_unquote
 
@@ -153,11 +153,6 @@ def _path_suffixes(paths: tuple[str, ...]) -> dict[str, list[int]]:
     return by_suffix
 
 
-@lru_cache(maxsize=1)
-def _module_suffixes(paths: tuple[str, ...]) -> dict[str, list[int]]:
-    return dict(build_suffix_index(paths))
-
-
 def path_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
     """Files the text names: 'src/app/models.py', 'models.py', '/site-packages/pkg/mod.py', 'pkg.mod'."""
     matches = list(_PATHLIKE.finditer(text))
@@ -181,7 +176,7 @@ def path_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
                 # A longer matched suffix is stronger evidence than a bare file name.
                 credit(hits[:8], 1.0 if len(parts) - k > 1 else 0.7)
                 break
-    suffixes = _module_suffixes(paths) if dotted else {}
+    suffixes = shared_suffix_index(paths) if dotted else {}
     for parts in dotted:
         for k in (len(parts), len(parts) - 1):
             hits = suffixes.get("/".join(parts[:k]))
