@@ -7,6 +7,7 @@ import os
 import pickle
 import sqlite3
 import stat
+import time
 from pathlib import Path
 
 import numpy as np
@@ -295,3 +296,32 @@ def test_a_damaged_snapshot_is_a_miss(make_repo) -> None:
 
         cache.put(ns, key, dataclasses.replace(record, defs=bad, fingerprint="other"))
     assert [r.path for r in rank_repo(root, Settings(), Signals(query="alpha"))] == [r.path for r in ranked]
+
+
+def test_reads_touch_small_rows_hourly_and_big_rows_daily(tmp_path: Path) -> None:
+    """Updating a row's last-used time rewrites the row: a 17 MB snapshot is touched once a day, not
+    on every first question after a break; small rows once an hour."""
+    import repopack.packing.cache as cache_module
+
+    big = "x" * (cache_module.BIG_ROW_BYTES + 1)
+    with Cache(tmp_path) as cache:
+        cache.put_many("ns", {"small": "s", "big": big})
+    conn = sqlite3.connect(tmp_path / "cache-v2.sqlite")
+    now_ms = int(time.time() * 1000)
+
+    def age(hours: float) -> None:
+        conn.execute("UPDATE kv SET used = ?", (now_ms - int(hours * 3_600_000),))
+        conn.commit()
+
+    def read_back() -> dict[str, int]:
+        with Cache(tmp_path) as cache:
+            assert cache.get_many("ns", ["small", "big"], str) == {"small": "s", "big": big}
+        return {k: now_ms - used for k, used in conn.execute("SELECT key, used FROM kv")}
+
+    age(0.5)
+    assert all(ago >= 1_700_000 for ago in read_back().values())  # half an hour old: neither touched
+    age(2)
+    ages = read_back()
+    assert ages["small"] < 60_000 and ages["big"] >= 7_000_000  # small touched; big kept its time
+    age(25)
+    assert all(ago < 60_000 for ago in read_back().values())  # a day old: both touched

@@ -40,7 +40,9 @@ SCHEMA = 2
 _FILE = f"cache-v{SCHEMA}.sqlite"
 _LEGACY = ("cache-v1.sqlite", "cache-v1.sqlite-wal", "cache-v1.sqlite-shm")  # pickled, unbounded: removed
 DEFAULT_MAX_BYTES = 1_000_000_000
-TOUCH_SECONDS = 600  # a row read again within this time keeps its last-used time (saves writes)
+TOUCH_SECONDS = 3600  # a row read again within this time keeps its last-used time (saves writes) ...
+BIG_ROW_BYTES = 1_000_000  # ... and a row this big for a day: updating `used` rewrites the whole row
+BIG_TOUCH_SECONDS = 86_400  # (a Django snapshot is 17 MB: 60 ms to touch, on the first question after a break)
 _CHUNK = 500  # keys per SELECT (sqlite's variable limit is 32766; smaller chunks keep latency even)
 BUSY_SECONDS = 15.0  # how long to wait for another process's write before running without the cache
 _ROW_OVERHEAD = 64  # bytes of page and index space per row, for eviction accounting
@@ -200,9 +202,10 @@ class Cache:
             return {}
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Any] = {}
-        stale = time.time_ns() // 1_000_000 - TOUCH_SECONDS * 1000
+        now = time.time_ns() // 1_000_000
+        stale, stale_big = now - TOUCH_SECONDS * 1000, now - BIG_TOUCH_SECONDS * 1000
         with self._lock:
-            for k in wanted:
+            for k in wanted if self._pending else ():
                 blob = self._pending.get((ns, k))
                 if blob is not None:
                     with contextlib.suppress(msgspec.MsgspecError, TypeError, ValueError):
@@ -220,7 +223,7 @@ class Cache:
                         found[key] = decode(blob, schema)
                     except (msgspec.MsgspecError, TypeError, ValueError):
                         continue  # a bad, foreign or wrong-shaped row is a miss
-                    if not isinstance(used, int) or used < stale:
+                    if not isinstance(used, int) or used < (stale_big if len(blob) > BIG_ROW_BYTES else stale):
                         self._touched.add((ns, key))
         except sqlite3.Error:
             return found
