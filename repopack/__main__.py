@@ -1,3 +1,3 @@
-from repopack.cli import main
+from repopack.cli.app import console_main
 
-main()
+console_main()

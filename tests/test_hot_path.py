@@ -137,3 +137,20 @@ def test_language_for_path_means_what_purepath_says(path: str) -> None:
     p = PurePosixPath(path)
     expected = FILENAMES[p.name] if p.name in FILENAMES else EXTENSIONS.get(p.suffix.lower())
     assert language_for_path(path) == expected
+
+
+def test_only_the_executable_leaves_the_collector_off_after_a_pack(make_repo) -> None:
+    import subprocess
+    import sys
+
+    from helpers import run_cli
+
+    root = make_repo({"a.py": "def a():\n    return 1\n"})
+    assert run_cli("pack", ".", "-o", "-", cwd=root).returncode == 0
+    assert gc.isenabled()  # in process (tests, sessions, the TUI): the collector is back on
+    code = ("import gc, sys\nfrom repopack.cli.app import main\nfrom repopack.util.collector import "
+            "mark_one_shot_process\nmark_one_shot_process()\ntry:\n    main(['pack', '.', '-o', '-'])\n"
+            "except SystemExit:\n    pass\nprint('enabled' if gc.isenabled() else 'off', file=sys.stderr)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().endswith("off") and "def a():" in out.stdout

@@ -82,3 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"repopack: internal error: {exc.__class__.__name__}: {exc} (set REPOPACK_DEBUG=1 for details)",
                    err=True)
         sys.exit(1)
+
+
+def console_main() -> None:
+    """The `repopack` executable: `main`, in a process that ends with the command."""
+    from repopack.util.collector import mark_one_shot_process
+
+    mark_one_shot_process()
+    main()

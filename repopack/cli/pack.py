@@ -44,6 +44,7 @@ from repopack.packing.rank import Signals
 from repopack.packing.redaction import SecretFinding, report_lines
 from repopack.packing.remote import is_remote
 from repopack.packing.reuse import already_written, remember
+from repopack.util.collector import collector_off_for_one_shot
 from repopack.util.output import write_output
 
 
@@ -156,6 +157,8 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
                 console.print(line, markup=False, highlight=False)
         return result
 
+    if not watch:
+        collector_off_for_one_shot()  # see util.collector
     pack_once()
     if watch:
         from repopack.cli.watch import watch_and_repack

@@ -23,3 +23,20 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+_ONE_SHOT = {"process": False}  # set by the console entry point: the process ends with its command
+
+
+def mark_one_shot_process() -> None:
+    """Called by the `repopack` executable (not by in-process callers such as tests or the TUI)."""
+    _ONE_SHOT["process"] = True
+
+
+def collector_off_for_one_shot() -> None:
+    """For a command that does one pack and then ends the process: no cyclic collection for the rest
+    of it.  (Re-enabled after a pack, the collector's first pass walks every object the pack left
+    alive, about 20 ms on Django; the process is about to exit and hand all memory back anyway.)
+    Does nothing in a process that goes on (a test run, a session, the TUI)."""
+    if _ONE_SHOT["process"]:
+        gc.disable()
