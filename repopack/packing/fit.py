@@ -16,6 +16,7 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from repopack.choices import Format, Mode, Order
 from repopack.errors import BudgetError
@@ -100,8 +101,7 @@ class Packed:
         return [d for d in self.decisions if d.mode == mode]
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(NamedTuple):  # a tuple, not a dataclass: the fitter makes one per option of every file
     mode: Mode
     steps: int  # focus steps expanded (focused mode only)
     chain: int  # which of the candidate's Focus shapes (focused mode only)
