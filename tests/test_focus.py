@@ -281,3 +281,51 @@ def test_a_file_whose_definitions_match_the_question_is_worth_more() -> None:
     assert file_value(3, 0.8, evidence_factor(1.0)) > file_value(3, 0.8, evidence_factor(0.1))
     assert file_value(3, 0.8, evidence_factor(None)) < file_value(3, 0.8, evidence_factor(1.0))
     assert file_value(0) == 1.0 and file_value(1) < file_value(0) and file_value(5, 0.9) > file_value(5, 0.3)
+
+
+def labelled_go_loop(n: int = 40) -> str:
+    """A Go function whose body is one labelled loop of short, deeply nested lines (about 2.5k tokens)."""
+    cases = []
+    for i in range(n):
+        a = WORDS[i % len(WORDS)]
+        cases.append(f"\t\t\tif x == {i} {{\n\t\t\t\tif y > {i} {{\n\t\t\t\t\tz{i}++\n"
+                     f"\t\t\t\t\t{a}(z{i})\n\t\t\t\t}}\n\t\t\t}}\n")
+    return ("package main\n\nfunc scan(rows []int) {\n\tvar y int\nLoop:\n\tfor _, x := range rows {\n"
+            "\t\tif x < 0 {\n\t\t\tbreak Loop\n\t\t} else {\n" + "".join(cases) + "\t\t}\n\t}\n}\n")
+
+
+def test_blocks_are_sized_by_what_their_numbered_lines_cost() -> None:
+    # Short deeply indented lines cost their gutter and indentation too, and a label at column 0
+    # does not make the whole loop one block: no block of the function comes near its 2k tokens.
+    text = labelled_go_loop()
+    [outline] = build_outlines([(text, parse_file("scan.go", text))], TOK.count_many)
+    blocks = [u for u in outline.units if u.kind == "block"]
+    assert sum(b.tokens for b in blocks) > 1500
+    assert len(blocks) >= 5 and max(b.tokens for b in blocks) <= 500, [b.tokens for b in blocks]
+
+
+def test_naming_a_class_scores_its_constructor() -> None:
+    from repopack.packing.focus import UnitQuery
+
+    text = ("class Grid:\n    def __init__(self, x):\n        self.x = list(x)\n\n"
+            "    def size(self):\n        return len(self.x)\n\n\n"
+            "class Other:\n    def __init__(self):\n        pass\n")
+    [outline] = build_outlines([(text, parse_file("g.py", text))], TOK.count_many)
+    scores = dict(zip((u.label for u in outline.units), score_units(outline, "g.py",
+                  UnitQuery({"grid": 1.0}, {"Grid": 1.0}, {}, {})), strict=True))
+    assert scores["Grid.__init__"] > 2 * scores["Grid.size"] > 0 and scores["Other.__init__"] == 0
+
+
+def test_credit_along_a_call_is_split_among_the_definitions_of_its_name() -> None:
+    from repopack.packing.focus import spread_along_calls
+
+    hot = "def run(entry):\n    return entry.path()\n"
+    one = "class A:\n    def path(self):\n        return 1\n"
+    two = "class B:\n    def path(self):\n        return 2\n\n\nclass C:\n    def path(self):\n        return 3\n"
+    outlines = build_outlines([(t, parse_file(f"{k}.py", t)) for k, t in enumerate((hot, one, two))], TOK.count_many)
+    alone = [[10.0], [0.0] * len(outlines[1].units)]
+    spread_along_calls(outlines[:2], alone, [1.0, 1.0])
+    shared = [[10.0], [0.0] * len(outlines[1].units), [0.0] * len(outlines[2].units)]
+    spread_along_calls(outlines, shared, [1.0, 1.0, 1.0])
+    path_a = next(k for k, u in enumerate(outlines[1].units) if u.name == "path")
+    assert shared[1][path_a] == alone[1][path_a] / 3 > 0

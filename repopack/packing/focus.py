@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from repopack.packing.lexical import split_identifier, terms_of
@@ -48,19 +48,23 @@ if TYPE_CHECKING:
 
 MODULE_KIND = "module"
 BLOCK_KIND = "block"  # a slice of a long definition's body
-SPLIT_CHARS = 2400  # a definition whose own body is longer than this (about 600 tokens) is split into blocks
-BLOCK_CHARS = 800  # ... of about this many characters, cut where a statement of the body starts
-K1, B = 1.2, 0.75  # BM25 over units: units vary in length far more than files do
+SPLIT_TOKENS = 400  # a definition whose own body costs more than this is split into blocks
+BLOCK_TOKENS = 150  # ... of about this many tokens, cut where a statement of the body starts
+LINE_TOKENS = 5  # what a numbered line costs besides its text (gutter, indentation, newline)
+K1, B = 1.2, 0.5  # BM25 over units: units vary in length far more than files do
 NAME_MATCH = 3.0  # a unit named by the question, in units of the question's strongest term
 NAME_BOOST = 2.0  # ... and its other evidence counts this many times more
 CONTAINER_MATCH = 1.0  # a unit inside a class the question names
+HEAD_WEIGHT = 2.0  # a term in a definition's signature or docstring counts this many times one in its body
 LOCAL_IDF = 0.4  # how much rarity among the file's own units weighs in a term's weight
-SHARPNESS = 2.0  # shares follow (score / best score) ** SHARPNESS
+SHARPNESS = 3.0  # shares follow (score / best score) ** SHARPNESS
 FRAME_MATCH = 6.0  # a traceback frame inside the unit
 HUNK_MATCH = 6.0  # a changed line inside the unit
 CALLEE_SHARE = 0.35  # what a strongly matching unit passes to the units it calls
 CALLER_SHARE = 0.2  # ... and to the units that call it
 HOT_SHARE = 0.5  # units at least this share of their file's best score pass credit along calls
+COST_EXPONENT = 0.5
+CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
 MARKER_TOKENS = 5  # an elision marker line ("   ⋮ 120 lines")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
 _IMPORT_WORDS = frozenset({"import", "from", "as", "use", "require", "include", "package", "const", "let", "var"})
@@ -85,6 +89,7 @@ class Unit:
     length: int  # number of terms, for BM25 length normalisation
     words: frozenset[str]  # identifiers used in its own lines (its callees, by name)
     outer: int = -1  # the unit of the definition it is nested in
+    head_terms: Mapping[str, int] = field(default_factory=dict)  # terms of its signature and doc lines
 
     @property
     def label(self) -> str:
@@ -143,7 +148,8 @@ def build_outlines(items: Sequence[tuple[str, FileSymbols]],
             head_tokens = next(counts) + 1 if u["head"] else 0
             tokens = next(counts) + 1 if u["runs"] else 0
             units.append(Unit(u["name"], u["parent"], u["kind"], u["first"], u["last"], u["head"], u["runs"],
-                              head_tokens, tokens, u["terms"], sum(u["terms"].values()), u["words"], u["outer"]))
+                              head_tokens, tokens, u["terms"], sum(u["terms"].values()), u["words"], u["outer"],
+                              u["head_terms"]))
         out.append(Outline(d.n_lines, d.skeleton, d.opening, opening_tokens, imports, tuple(units)))
     return out
 
@@ -220,6 +226,7 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
         units.append({"name": d.name, "parent": d.parent, "kind": d.kind, "first": d.line, "last": d.end_line,
                       "head": head, "runs": body, "outer": outer[k],
                       "terms": dict(terms_of("\n".join(lines[n - 1] for n in own))),
+                      "head_terms": dict(terms_of("\n".join(lines[n - 1] for n in _numbers(head)))),
                       "words": frozenset(_WORD.findall("\n".join(lines[n - 1] for n in _numbers(body))))})
     for u in units:
         u["outer"] = index_of.get(u["outer"], -1)
@@ -229,13 +236,13 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
         for block in blocks:
             chunk = "\n".join(lines[n - 1] for n in block)
             units.append({"name": "", "parent": host_label, "kind": BLOCK_KIND, "first": block[0],
-                          "last": block[-1], "head": (), "runs": _runs(block), "outer": at,
+                          "last": block[-1], "head": (), "runs": _runs(block), "outer": at, "head_terms": {},
                           "terms": dict(terms_of(chunk)), "words": frozenset(_WORD.findall(chunk))})
     for g in module:
         body = _runs(_fill_blanks(g, lines))
         chunk = "\n".join(lines[n - 1] for n in _numbers(body))
         units.append({"name": "", "parent": None, "kind": MODULE_KIND, "first": g[0], "last": g[-1], "head": (),
-                      "runs": body, "outer": -1, "terms": dict(terms_of(chunk)),
+                      "runs": body, "outer": -1, "terms": dict(terms_of(chunk)), "head_terms": {},
                       "words": frozenset(_WORD.findall(chunk))})
     texts = [numbered(opening)] if opening else []
     texts += [numbered(runs) for runs, _names in imports]
@@ -246,15 +253,26 @@ def _draft(text: str, symbols: FileSymbols) -> _Draft:
 
 
 _CONTINUES = ("}", ")", "]", "else", "elif", "except", "finally", "catch")  # a line that does not start a statement
+_LABEL = re.compile(r"[A-Za-z_]\w*:$")
 
 
 def _blocks(numbers: list[int], lines: list[str]) -> list[list[int]]:
-    """A long body's lines in blocks of about BLOCK_CHARS, each starting at a statement of the body's
-    outermost indentation (or deeper, in a block that grew long); one block if the body is short."""
+    """A long body's lines in blocks of about BLOCK_TOKENS, each starting at a statement of the body's
+    outermost indentation (or deeper, in a block that grew long); one block if the body is short.
+
+    Sizes are estimated tokens of the numbered lines: a line costs about a token per 4 characters
+    of its text plus LINE_TOKENS, so deeply indented short lines count for what they cost."""
     texts = [lines[n - 1] for n in numbers]
-    if sum(len(t.strip()) + 1 for t in texts) <= SPLIT_CHARS:
+    if sum(_line_cost(t) for t in texts) <= SPLIT_TOKENS:
         return [numbers]
-    indents = sorted({len(t) - len(t.lstrip()) for t in texts if t.strip() and not t.strip().startswith(_CONTINUES)})
+    # A line like `Loop:` shallower than every statement of the body is a label (Go, C, JS), not a
+    # level of the body: counted as one, it would make the whole loop after it one block.
+    base = min((_indent(t) for t in texts if _starts(t) and not _LABEL.match(t.strip())), default=0)
+
+    def starts(t: str) -> bool:
+        return _starts(t) and not (_indent(t) < base and _LABEL.match(t.strip()))
+
+    indents = sorted({_indent(t) for t in texts if starts(t)})
     if not indents:
         return [numbers]
     level = {indent: k for k, indent in enumerate(indents)}
@@ -262,20 +280,34 @@ def _blocks(numbers: list[int], lines: list[str]) -> list[list[int]]:
     size, lowest = 0, len(indents)
     for n, text in zip(numbers, texts, strict=True):
         stripped = text.strip()
-        starts = bool(stripped) and not stripped.startswith(_CONTINUES)
-        at = level.get(len(text) - len(text.lstrip()), len(indents)) if starts else len(indents)
-        # Past BLOCK_CHARS a block ends before a statement as shallow as its shallowest one; the
+        starts_here = starts(text)
+        at = level.get(_indent(text), len(indents)) if starts_here else len(indents)
+        # Past BLOCK_TOKENS a block ends before a statement as shallow as its shallowest one; the
         # longer it grows, the deeper that statement may be.
-        if out[-1] and starts and size >= BLOCK_CHARS and at <= lowest + size // BLOCK_CHARS - 1:
+        if out[-1] and starts_here and size >= BLOCK_TOKENS and at <= lowest + 2 * (size // BLOCK_TOKENS) - 2:
             out.append([])
             size, lowest = 0, len(indents)
         if out[-1] or stripped:
             out[-1].append(n)
-            size += len(stripped) + 1
+            size += _line_cost(text)
             lowest = min(lowest, at)
-    if len(out) > 1 and sum(len(lines[n - 1].strip()) + 1 for n in out[-1]) < BLOCK_CHARS // 4:
+    if len(out) > 1 and sum(_line_cost(lines[n - 1]) for n in out[-1]) < BLOCK_TOKENS // 4:
         out[-2].extend(out.pop())  # a short tail (the closing lines) stays with the block before it
     return [block for block in out if any(lines[n - 1].strip() for n in block)]
+
+
+def _starts(text: str) -> bool:
+    stripped = text.strip()
+    return bool(stripped) and not stripped.startswith(_CONTINUES)
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+def _line_cost(text: str) -> int:
+    stripped = text.strip()
+    return len(stripped) // 4 + LINE_TOKENS if stripped else 1
 
 
 def _fill_blanks(numbers: list[int], lines: list[str]) -> list[int]:
@@ -356,13 +388,15 @@ def score_units(outline: Outline, path: str, query: UnitQuery) -> list[float]:
         if query.terms:
             norm = K1 * (1 - B + B * u.length / avg)
             for term, weight in query.terms.items():
-                tf = u.terms.get(term)
+                tf = u.terms.get(term, 0) + (HEAD_WEIGHT - 1) * u.head_terms.get(term, 0)
                 if tf:
                     s += weight * (LOCAL_IDF * local[term] + 1 - LOCAL_IDF) * tf * (K1 + 1) / (tf + norm)
         # A block of a long definition is matched by the definition's name and container.
         name, outer = (units[u.outer].name, units[u.outer].outer) if u.kind == BLOCK_KIND else (u.name, u.outer)
         if name:
             w = query.identifiers.get(name)
+            if not w and name in CONSTRUCTORS and outer >= 0:
+                w = query.identifiers.get(units[outer].name)  # naming a class calls its constructor
             if w:
                 s = (s + NAME_MATCH * w * _top_weight(query)) * (1 + NAME_BOOST * w)
             else:
@@ -407,11 +441,17 @@ def spread_along_calls(outlines: Sequence[Outline], scores: list[list[float]], w
                 hot_names[u.name] = max(hot_names.get(u.name, 0.0), credit)
     if not hot_callees and not hot_names:
         return
+    # A call names its callee only by name: credit is split among the definitions of that name.
+    defined: dict[str, int] = {}
+    for outline in outlines:
+        for u in outline.units:
+            if u.name and u.name in hot_callees:
+                defined[u.name] = defined.get(u.name, 0) + 1
     for outline, s in zip(outlines, scores, strict=True):
         for k, u in enumerate(outline.units):
             bonus = 0.0
             if u.name and u.name in hot_callees:
-                bonus = CALLEE_SHARE * hot_callees[u.name]
+                bonus = CALLEE_SHARE * hot_callees[u.name] / defined[u.name]
             called = [hot_names[w] for w in u.words if w in hot_names and w != u.name]
             if called:
                 bonus = max(bonus, CALLER_SHARE * max(called))
@@ -463,7 +503,7 @@ def plan_steps(outline: Outline, shares: Sequence[float], lean: bool, skeleton_t
         return units[k].tokens + (units[k].head_tokens + MARKER_TOKENS if lean else 0)
 
     pool = [k for k in range(len(units)) if own_cost(k) > 0 and (lean or units[k].runs)]
-    order = sorted(pool, key=lambda k: (-shares[k] / max(own_cost(k), 1), k))
+    order = sorted(pool, key=lambda k: (-shares[k] / max(own_cost(k), 1) ** COST_EXPONENT, k))
     taken: set[int] = set()
     shown: set[int] = set()  # units whose head is shown (lean)
     imports: set[int] = set()
