@@ -154,3 +154,23 @@ def test_only_the_executable_leaves_the_collector_off_after_a_pack(make_repo) ->
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip().endswith("off") and "def a():" in out.stdout
+
+
+def test_a_new_question_is_known_not_to_be_stored(make_repo) -> None:
+    """A question never asked has no stored pack, so the pack starts ranking's helpers before listing."""
+    from repopack.config import Settings
+    from repopack.packing import reuse
+    from repopack.packing.cache import Cache
+    from repopack.packing.pipeline import pack_repo
+    from repopack.packing.rank import Signals
+
+    root = make_repo({"a.py": "def a():\n    return 1\n"})
+    asked = Signals(query="where is a")
+    result = pack_repo(root, Settings(budget=2000), asked, reuse=True)
+    reuse.remember(result, "-")
+    with Cache() as cache:
+        assert reuse.stored(cache, root, Settings(budget=2000), asked)
+        assert not reuse.stored(cache, root, Settings(budget=2000), Signals(query="where is b"))
+        assert not reuse.stored(cache, root, Settings(budget=3000), asked)
+    again = pack_repo(root, Settings(budget=2000), Signals(query="where is b"), reuse=True)
+    assert "return 1" in again.text

@@ -306,36 +306,48 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
         signals = dataclasses.replace(signals, changed=signals.changed + changed_files(root, diff_base),
                                       hunks=signals.hunks + changed_hunks(root, diff_base))
     rules = walk_rules(settings)
-    listed_skips: list[SkippedFile] = []
-    if only is not None:
-        names, listed_skips = resolve_listed(root, only)
-        rules = dataclasses.replace(rules, default_excludes=False)
-        listed: tuple[list[str], bool] = (names, False)
-    else:
-        listed = list_candidates(root, rules)
     history = history if history is not None and not history.empty else None
-    reuse_key = None
-    lstats: dict[str, os.stat_result] | None = None  # taken for the fingerprint, used again by the walk
-    stats_ns = time.time_ns()  # before any lstat of this pack: the read time the walk records (known.py)
     # An unredacted pack is never kept; git history and explicit lists are not in the tree's fingerprint.
-    if reuse and settings.cache and settings.redact and history is None and only is None:
-        lstats = {}
-        with Cache(max_bytes=settings.cache_max) as cache:
+    reusable = reuse and settings.cache and settings.redact and history is None and only is None
+    helpers: list[threading.Thread | GitActivity] = []
+    activity = None
+
+    def start_helpers() -> None:
+        """Ranking's modules and git history, loaded beside the listing and the walk."""
+        nonlocal activity
+        thread = preload_ranking_modules()
+        activity = GitActivity(root)
+        helpers.extend(h for h in (thread, activity) if h is not None)
+
+    ranks = settings.budget is not None or not signals.empty
+    with Cache(enabled=bool(reusable), max_bytes=settings.cache_max) as cache:
+        if ranks and not (reusable and reuse_store.stored(cache, root, settings, signals)):
+            start_helpers()  # a new question: no stored pack can be reused, so ranking will run
+        listed_skips: list[SkippedFile] = []
+        if only is not None:
+            names, listed_skips = resolve_listed(root, only)
+            rules = dataclasses.replace(rules, default_excludes=False)
+            listed: tuple[list[str], bool] = (names, False)
+        else:
+            listed = list_candidates(root, rules)
+        reuse_key = None
+        lstats: dict[str, os.stat_result] | None = None  # taken for the fingerprint, used again by the walk
+        stats_ns = time.time_ns()  # before any lstat of this pack: the read time the walk records (known.py)
+        if reusable:
+            lstats = {}
             earlier, text, _packed_before, reuse_key = reuse_store.load(cache, root, settings, signals, listed[0],
                                                                         lstats)
-        if earlier is not None:
-            text_file = text if isinstance(text, reuse_store.StoredText) else None
-            packed = earlier.packed if isinstance(text, reuse_store.StoredText) else \
-                dataclasses.replace(earlier.packed, text=text)
-            # The key stays: writing the output again changes its stat, which `remember` then records.
-            return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
-                              earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
-                              text_file=text_file)
+            if earlier is not None:
+                text_file = text if isinstance(text, reuse_store.StoredText) else None
+                packed = earlier.packed if isinstance(text, reuse_store.StoredText) else \
+                    dataclasses.replace(earlier.packed, text=text)
+                # The key stays: writing the output again changes its stat, which `remember` then records.
+                return PackResult(root, packed, earlier.walk, get_tokenizer(settings.encoding), earlier.ranking,
+                                  earlier.findings, {}, earlier.file_tokens, {"reused": 0.0}, reuse_key,
+                                  text_file=text_file)
     lap("list")  # the candidate files, and whether an identical earlier pack can be reused
-    activity, preloading = None, None
-    if settings.budget is not None or not signals.empty:
-        preloading = preload_ranking_modules()  # while the walk waits on the disk (a reused pack needs neither)
-        activity = GitActivity(root) if listed[1] else None  # git log runs beside the walk
+    if ranks and not helpers:
+        start_helpers()  # not reused after all (a file changed): while the walk waits on the disk
 
     def pack_tree(trust_stat: bool) -> PackResult:
         with Cache(enabled=settings.cache, max_bytes=settings.cache_max) as cache:
@@ -343,9 +355,8 @@ def _pack_repo(path: str | Path, settings: Settings, signals: Signals | None, pr
             walked = _walk(root, rules, listed, progress, cache, trust_stat, shared)
             if listed_skips:
                 walked = dataclasses.replace(walked, skipped=(*listed_skips, *walked.skipped))
-            for helper in (preloading, activity):
-                if helper is not None:
-                    helper.join()  # done by now as a rule; forked token counting needs a single thread
+            for helper in helpers:
+                helper.join()  # done by now as a rule; forked token counting needs a single thread
             lap("walk")
             if not walked.files:
                 reason = "no files" if not walked.skipped else f"all {len(walked.skipped)} files were skipped"

@@ -97,6 +97,12 @@ def _slot(root: Path, settings: Any, signals: Any) -> str:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
+def stored(cache: Cache, root: Path, settings: Any, signals: Any) -> bool:
+    """Was a pack with these settings and signals kept for this root?  (A new question never was:
+    its pack cannot be reused, whatever the files' stats say.)"""
+    return cache.get(STAMP_NS, _slot(root, settings, signals), PackStamp) is not None
+
+
 def _stat_of(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
