@@ -329,3 +329,14 @@ def test_credit_along_a_call_is_split_among_the_definitions_of_its_name() -> Non
     spread_along_calls(outlines, shared, [1.0, 1.0, 1.0])
     path_a = next(k for k, u in enumerate(outlines[1].units) if u.name == "path")
     assert shared[1][path_a] == alone[1][path_a] / 3 > 0
+
+
+def test_the_blank_lines_around_an_expanded_function_are_numbered() -> None:
+    # A fix that adds a function next to the one it changes inserts after a blank line: that line is shown.
+    text = ("import os\n\n\ndef first():\n    return os.sep\n\n\ndef second():\n    return 2\n\n\n"
+            "def third():\n    return 3\n")
+    [outline] = build_outlines([(text, parse_file("m.py", text))], TOK.count_many)
+    second = next(k for k, u in enumerate(outline.units) if u.name == "second")
+    shown = {int(m.group(1)) for m in (GUTTER.match(line) for line in
+             focused_text(text, outline, [second], lean=True).split("\n")) if m}
+    assert {7, 8, 9, 10} <= shown and not shown & {4, 5, 12, 13}

@@ -58,6 +58,7 @@ CONTAINER_MATCH = 1.0  # a unit inside a class the question names
 HEAD_WEIGHT = 2.0  # a term in a definition's signature or docstring counts this many times one in its body
 LOCAL_IDF = 0.4  # how much rarity among the file's own units weighs in a term's weight
 SHARPNESS = 3.0  # shares follow (score / best score) ** SHARPNESS
+SIZE_FLOOR = 10  # tokens added to each unit's size in the prior (a definition with no body can hold an edit)
 FRAME_MATCH = 6.0  # a traceback frame inside the unit
 HUNK_MATCH = 6.0  # a changed line inside the unit
 CALLEE_SHARE = 0.35  # what a strongly matching unit passes to the units it calls
@@ -65,6 +66,7 @@ CALLER_SHARE = 0.2  # ... and to the units that call it
 HOT_SHARE = 0.5  # units at least this share of their file's best score pass credit along calls
 COST_EXPONENT = 0.5
 CONSTRUCTORS = frozenset({"__init__", "__new__", "constructor", "new", "initialize"})
+MARGIN_TOKENS = 6  # the numbered blank lines around an expanded definition
 MARKER_TOKENS = 5  # an elision marker line ("   ⋮ 120 lines")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
 _IMPORT_WORDS = frozenset({"import", "from", "as", "use", "require", "include", "package", "const", "let", "var"})
@@ -354,6 +356,15 @@ def focused_text(text: str, outline: Outline, chosen: Sequence[int], lean: bool 
         for a, b in group:
             for n in range(a, min(b, len(lines)) + 1):
                 keep[n] = True
+    # The blank lines around a chosen definition, numbered: a patch that adds code next to it goes there.
+    for k in chosen:
+        u = outline.units[k]
+        if u.kind == BLOCK_KIND:
+            continue
+        first = min((a for a, _b in u.head), default=u.first)
+        for n in (first - 1, u.last + 1):
+            if 1 <= n <= len(lines) and not lines[n - 1].strip():
+                keep[n] = True
     return render_kept(lines, keep)
 
 
@@ -467,8 +478,10 @@ def unit_shares(outline: Outline, scores: Sequence[float]) -> list[float]:
     units = outline.units
     if not units:
         return []
-    total_tokens = sum(u.tokens for u in units) or 1
-    prior = [u.tokens / total_tokens for u in units]
+    # By size, signature lines included: a fix may edit a signature-only definition too.
+    sizes = [u.tokens + u.head_tokens + SIZE_FLOOR for u in units]
+    total = sum(sizes)
+    prior = [z / total for z in sizes]
     top = max(scores, default=0.0)
     if top <= 0:
         return prior
@@ -524,7 +537,7 @@ def plan_steps(outline: Outline, shares: Sequence[float], lean: bool, skeleton_t
         cost = 0
         for m in step:
             taken.add(m)
-            cost += units[m].tokens
+            cost += units[m].tokens + (MARGIN_TOKENS if units[m].kind != BLOCK_KIND else 0)
             if lean:
                 for a in (m, *ancestors(outline, m)):
                     if a not in shown:
