@@ -340,3 +340,21 @@ def test_the_blank_lines_around_an_expanded_function_are_numbered() -> None:
     shown = {int(m.group(1)) for m in (GUTTER.match(line) for line in
              focused_text(text, outline, [second], lean=True).split("\n")) if m}
     assert {7, 8, 9, 10} <= shown and not shown & {4, 5, 12, 13}
+
+
+def test_a_lean_focused_file_can_show_all_its_imports() -> None:
+    # A fix often adds an import: the whole import block is one step of a lean focused file.
+    text = ("import os\nimport sys\nfrom decimal import Decimal\n\n\n"
+            "def total(xs):\n    return sum(Decimal(x) for x in xs)\n\n\ndef other():\n    return 1\n")
+    [outline] = build_outlines([(text, parse_file("t.py", text))], TOK.count_many)
+    shares = unit_shares(outline, [1.0 if u.name == "total" else 0.0 for u in outline.units])
+    plan = plan_steps(outline, shares, lean=True)
+    assert "imports" in plan.labels and "total" in plan.labels
+    steps = [u for step in plan.steps for u in step]
+    shown = {int(m.group(1)) for m in (GUTTER.match(line) for line in
+             focused_text(text, outline, steps, lean=True).split("\n")) if m}
+    assert {1, 2, 3, 6, 7} <= shown
+    only_total = [u for step, label in zip(plan.steps, plan.labels, strict=True) if label == "total" for u in step]
+    shown = {int(m.group(1)) for m in (GUTTER.match(line) for line in
+             focused_text(text, outline, only_total, lean=True).split("\n")) if m}
+    assert 3 in shown and not shown & {1, 2}  # without the step, only the import the function uses
