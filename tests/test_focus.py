@@ -358,3 +358,15 @@ def test_a_lean_focused_file_can_show_all_its_imports() -> None:
     shown = {int(m.group(1)) for m in (GUTTER.match(line) for line in
              focused_text(text, outline, only_total, lean=True).split("\n")) if m}
     assert 3 in shown and not shown & {1, 2}  # without the step, only the import the function uses
+
+
+def test_a_member_of_a_matching_class_shares_in_its_match() -> None:
+    from repopack.packing.focus import UnitQuery
+
+    text = ("class SelectModel:\n    \"\"\"Keeps the selected option in sync.\"\"\"\n    options = []\n\n"
+            "    def created(self, el):\n        self.el = el\n\n\n"
+            "class Other:\n    \"\"\"Unrelated.\"\"\"\n\n    def created(self, el):\n        self.el = el\n")
+    [outline] = build_outlines([(text, parse_file("v.py", text))], TOK.count_many)
+    scores = dict(zip((u.label for u in outline.units), score_units(outline, "v.py",
+                  UnitQuery({"selected": 2.0, "sync": 2.0}, {}, {}, {})), strict=True))
+    assert scores["SelectModel.created"] > 0 and scores["Other.created"] == 0

@@ -54,6 +54,7 @@ LINE_TOKENS = 5  # what a numbered line costs besides its text (gutter, indentat
 K1, B = 1.2, 0.5  # BM25 over units: units vary in length far more than files do
 NAME_MATCH = 3.0  # a unit named by the question, in units of the question's strongest term
 NAME_BOOST = 2.0  # ... and its other evidence counts this many times more
+NEST_SHARE = 0.3  # what a unit gains of the match of the definition it is nested in (a class, an object)
 CONTAINER_MATCH = 1.0  # a unit inside a class the question names
 HEAD_WEIGHT = 2.0  # a term in a definition's signature or docstring counts this many times one in its body
 LOCAL_IDF = 0.4  # how much rarity among the file's own units weighs in a term's weight
@@ -429,6 +430,11 @@ def score_units(outline: Outline, path: str, query: UnitQuery) -> list[float]:
         if any(a <= u.last and u.first <= b for a, b in hunks):
             s += HUNK_MATCH * _top_weight(query)
         scores.append(s)
+    if NEST_SHARE:  # a member of a matching class or object shares in its match
+        own = list(scores)
+        for k, u in enumerate(units):
+            if u.kind != BLOCK_KIND and u.outer >= 0:
+                scores[k] += NEST_SHARE * own[u.outer]
     return scores
 
 
