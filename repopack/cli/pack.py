@@ -133,7 +133,7 @@ def pack_command(path: str, budget: str | None, fmt: str | None, output: str | N
                               "what the top-ranked file needs); nothing was written")
         if split is not None:
             shown = write_parts(result, split, target)
-        elif already_written(result, target) is None:
+        elif not already_written(result, target):
             written = write_output(result.text, target)
             remember(result, str(written) if written is not None else "-")  # never a link to a device or FIFO
             shown = target

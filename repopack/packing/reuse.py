@@ -173,15 +173,15 @@ def load(cache: Cache, root: Path, settings: Any, signals: Any, names: Sequence[
     return stored, text, True, key
 
 
-def already_written(result: Any, target: str) -> Path | None:
-    """The output file, when it already holds exactly this reused pack's text (the file it was read
-    from, unchanged): writing it again would change nothing."""
+def already_written(result: Any, target: str) -> bool:
+    """Whether `target` already holds exactly this reused pack's text (it is the file the text is
+    in, unchanged): writing it again would change nothing."""
     from repopack.util.output import resolve_target
 
     if result.text_file is None or target == "-":
-        return None
+        return False
     path = resolve_target(target)
-    return path if isinstance(path, Path) and result.text_file.holds(path) else None
+    return isinstance(path, Path) and result.text_file.holds(path)
 
 
 def remember(result: Any, output: str) -> None:
