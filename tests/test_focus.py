@@ -283,6 +283,39 @@ def test_a_file_whose_definitions_match_the_question_is_worth_more() -> None:
     assert file_value(0) == 1.0 and file_value(1) < file_value(0) and file_value(5, 0.9) > file_value(5, 0.3)
 
 
+def test_a_file_whose_text_matches_the_question_is_worth_more(tmp_path, monkeypatch) -> None:
+    from repopack.config import Settings
+    from repopack.packing import pipeline
+    from repopack.packing.rank import Signals
+
+    assert pipeline.file_value(2, 0.6, 0.5, lexical=1.0) > pipeline.file_value(2, 0.6, 0.5, lexical=0.2)
+    assert pipeline.file_value(2, 0.6, 0.5, lexical=0.0) == pipeline.file_value(2, 0.6, 0.5)
+    # The ranking's lexical share reaches the fitter: the file whose text matches best is worth
+    # more than its rank and score alone say (its evidence factor is at most 1).
+    (tmp_path / "ledger.py").write_text("def settle(rows):\n" + "".join(
+        f"    # settle the ledger rows, then reconcile balance {i}\n    rows = [r for r in rows if r]\n"
+        for i in range(60)) + "    return rows\n")
+    (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
+    (tmp_path / "notes.py").write_text("def reconcile():\n    return 'balance'\n")
+    captured = {}
+    real = pipeline._candidates
+
+    def spy(index, ranking, budget, signals=None):
+        captured["ranking"] = ranking
+        captured["cands"] = real(index, ranking, budget, signals)
+        return captured["cands"]
+
+    monkeypatch.setattr(pipeline, "_candidates", spy)
+    pipeline.pack_repo(tmp_path, Settings(budget=2000, cache=False),
+                       Signals(query="how does the ledger reconcile the balance when rows settle"))
+    ranking, cands = captured["ranking"], captured["cands"]
+    by_path = {c.path: c for c in cands}
+    best = max(ranking, key=lambda r: r.signals.get("lexical", 0.0))
+    assert best.path == "ledger.py" and best.signals["lexical"] > 0.5
+    rank = next(k for k, r in enumerate(ranking) if r.path == "ledger.py")
+    assert by_path["ledger.py"].value > pipeline.file_value(rank, best.score / ranking[0].score, 1.0)
+
+
 def labelled_go_loop(n: int = 40) -> str:
     """A Go function whose body is one labelled loop of short, deeply nested lines (about 2.5k tokens)."""
     cases = []
