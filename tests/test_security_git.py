@@ -8,6 +8,7 @@ must not run it.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from conftest import git
@@ -27,3 +28,50 @@ def test_core_fsmonitor_in_the_repository_never_runs(make_repo, tmp_path: Path, 
         result = run_cli(*args, env={"OPENAI_BASE_URL": fake_openai.base_url})
         assert result.returncode == 0, (args, result.stderr)
         assert not marker.exists(), f"repopack {args[0]} ran the repository's core.fsmonitor"
+
+
+def test_filter_and_diff_drivers_of_the_repository_never_run(make_repo, tmp_path: Path, fake_openai) -> None:
+    # .gitattributes is committed (anyone's); the drivers it names are defined in the work tree's
+    # own .git/config, as an unpacked archive brings it.  One driver's name holds a '=' (it would
+    # defeat an override written as `-c key=value`).
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    root = make_repo({"app.py": "def main():\n    return 1\n", "data.txt": "alpha\n",
+                      ".gitattributes": "*.py filter=evil diff=evil\n*.txt filter=a=b diff=a=b\n"})
+    for driver in ("evil", "a=b"):
+        tag = driver.replace("=", "_")
+        for key in ("clean", "smudge", "process", "textconv", "command"):
+            section = "diff" if key in ("textconv", "command") else "filter"
+            git(root, "config", f"{section}.{driver}.{key}", f"sh -c 'touch {markers}/{tag}-{key}; cat'")
+    git(root, "config", "diff.external", f"sh -c 'touch {markers}/external'")
+    (root / "app.py").write_text("def main():\n    return 2\n")
+    (root / "data.txt").write_text("beta\n")
+    git(root, "add", "data.txt")  # (git add runs the clean filter itself: clear what it left)
+    for made in markers.iterdir():
+        made.unlink()
+    fake_openai.script([json.dumps({"summary": "ok", "findings": []})])
+
+    runs = (["pack", str(root), "-o", "-"], ["pack", str(root), "--diff", "HEAD", "-q", "main", "-o", "-"],
+            ["pack", str(root), "--include-diff", "--include-log", "3", "-o", "-"],
+            ["rank", str(root), "-q", "main"], ["map", str(root)], ["scan", "--staged", str(root)],
+            ["review", "--base", "HEAD", str(root)])
+    for args in runs:
+        result = run_cli(*args, env={"OPENAI_BASE_URL": fake_openai.base_url})
+        assert result.returncode in (0, 1), (args, result.stderr)  # scan exits 1 when it finds something
+        assert not list(markers.iterdir()), f"repopack {args[0]} ran {sorted(p.name for p in markers.iterdir())}"
+    shown = run_cli("pack", str(root), "--include-diff", "-o", "-")
+    assert "+    return 2" in shown.stdout and "+beta" in shown.stdout  # the diff as committed bytes, no textconv
+    # git itself, without the overrides, does run them: the attack is real.
+    subprocess.run(["git", "-C", str(root), "diff"], capture_output=True)
+    assert list(markers.iterdir())
+
+
+def test_only_the_repositorys_own_drivers_are_overridden(make_repo) -> None:
+    from repopack.util.git import repo_overrides
+
+    root = make_repo({"a.py": "x = 1\n"})
+    git(root, "config", "filter.evil.clean", "evil-clean")
+    git(root, "config", "diff.evil.textconv", "evil-conv")
+    git(root, "config", "diff.external", "evil-diff")
+    git(root, "config", "core.editor", "vi")  # not a driver: left alone
+    assert dict(repo_overrides(root)) == {"filter.evil.clean": "cat", "diff.evil.textconv": "cat", "diff.external": ""}

@@ -84,12 +84,12 @@ def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tup
     head_ref = head or "HEAD"
     merge_base = _git(root, "merge-base", base, head_ref).strip()
     subjects = _git(root, "log", "--format=- %s", f"{merge_base}..{head_ref}").strip()
-    diff_args = ("diff", "--no-color", "--no-ext-diff", "--relative", "-M")
+    diff_args = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--relative", "-M")
     if head is None:
         diff = _git(root, *diff_args, merge_base)
         for name in filter(None, _git(root, "ls-files", "--others", "--exclude-standard", "-z").split("\0")):
-            diff += _git(root, "diff", "--no-color", "--no-ext-diff", "--no-index", "--", "/dev/null", name,
-                         ok=(0, 1))
+            diff += _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-index", "--",
+                         "/dev/null", name, ok=(0, 1))
         title = f"changes since {base}"
     else:
         diff = _git(root, *diff_args, merge_base, head)

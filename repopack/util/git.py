@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,14 @@ _ENV = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
 # A work tree's own .git/config is not trusted (an unpacked archive or a restored CI workspace
 # brings its own): `core.fsmonitor` there would run a command on every status, diff or ls-files.
 _UNTRUSTED_CONFIG = ("-c", "core.fsmonitor=false")
+# Other keys of that config name commands git runs while it reads: filter drivers (clean on diff
+# and status, smudge on archive), diff drivers (textconv, external diff).  Each one the repository
+# sets is overridden on our command line: a filter becomes `cat` (the bytes as committed), the
+# rest run nothing.  The user's own (global, system) drivers, git-lfs's say, still apply.
+_DRIVER_KEY = re.compile(r"(filter|diff)\.(.+)\.(clean|smudge|process|textconv|command)", re.IGNORECASE)
+_NEUTRAL = {"clean": "cat", "smudge": "cat", "process": "", "textconv": "cat", "command": ""}
+_REPO_SCOPES = (b"local", b"worktree")
+_repo_overrides: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 class GitError(RepoError):
@@ -31,14 +40,54 @@ def git_process(*args: str, root: Path | None = None, env: Mapping[str, str] | N
                 timeout: float = 300, config: Sequence[str] = ()) -> subprocess.CompletedProcess[bytes]:
     """Start ``git [-c ...] [-C root] ARGS`` the one way repopack does, and return the finished process.
 
-    stdin is closed (git never waits for a prompt), the work tree's `core.fsmonitor` is off,
-    `config` adds more ``-c`` pairs, `env` replaces the environment (default: ours with optional
-    locks off). Raises OSError or subprocess.SubprocessError when git cannot run or times out;
-    the caller judges the exit code.
+    stdin is closed (git never waits for a prompt), the work tree's `core.fsmonitor` is off and so
+    are the filter and diff drivers its own config sets (see `repo_overrides`), `config` adds more
+    ``-c`` pairs, `env` replaces the environment (default: ours with optional locks off).  Raises
+    OSError or subprocess.SubprocessError when git cannot run or times out; the caller judges the
+    exit code.
     """
     where = ("-C", str(root)) if root is not None else ()
-    return subprocess.run(["git", *_UNTRUSTED_CONFIG, *config, *where, *args], capture_output=True,
-                          timeout=timeout, env=dict(env) if env is not None else _ENV, stdin=subprocess.DEVNULL)
+    pairs = repo_overrides(root) if root is not None else ()
+    return subprocess.run(["git", *_UNTRUSTED_CONFIG, *config, *where, *args], capture_output=True, timeout=timeout,
+                          env=_with_overrides(_ENV if env is None else env, pairs), stdin=subprocess.DEVNULL)
+
+
+def repo_overrides(root: Path) -> tuple[tuple[str, str], ...]:
+    """(key, value) pairs that switch off every filter and diff driver the repository's own config
+    sets, read once per directory and process (reading config runs nothing).  They are passed in
+    GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n, not as ``-c key=value``: a driver's name may hold a '='."""
+    key = str(root)
+    found = _repo_overrides.get(key)
+    if found is None:
+        try:
+            out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", key, "config", "--list", "--show-scope", "-z"],
+                                 capture_output=True, timeout=30, env=_ENV, stdin=subprocess.DEVNULL)
+            listing = out.stdout if out.returncode == 0 else b""
+        except (OSError, subprocess.SubprocessError):
+            listing = b""
+        pairs: dict[str, str] = {}
+        fields = listing.split(b"\0")
+        for scope, entry in zip(fields[0::2], fields[1::2], strict=False):
+            if scope not in _REPO_SCOPES:
+                continue
+            name = entry.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
+            m = _DRIVER_KEY.fullmatch(name)
+            if m:
+                pairs[name] = _NEUTRAL[m.group(3).lower()]
+            elif name.lower() == "diff.external":
+                pairs[name] = ""
+        found = _repo_overrides[key] = tuple(pairs.items())
+    return found
+
+
+def _with_overrides(env: Mapping[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    out = dict(env)
+    if pairs:
+        base = int(out.get("GIT_CONFIG_COUNT", "0") or 0)
+        for k, (name, value) in enumerate(pairs, base):
+            out[f"GIT_CONFIG_KEY_{k}"], out[f"GIT_CONFIG_VALUE_{k}"] = name, value
+        out["GIT_CONFIG_COUNT"] = str(base + len(pairs))
+    return out
 
 
 def _checked(root: Path, args: tuple[str, ...], ok: tuple[int, ...], what: str | None, timeout: float) -> bytes:
