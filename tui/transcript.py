@@ -1,7 +1,10 @@
 """The conversation as it happened: saved as Markdown on exit, with a JSON twin for --resume.
 
 Transcripts go to `<repo>/.repopack/chat/` (git-ignored by a `.gitignore` written there),
-or to the user data directory when the repository is not writable.
+or to the user data directory when the repository is not writable.  A transcript in the work
+tree is resumed only if repopack wrote it: the digest of every JSON twin it saves is kept in the
+user data directory, so a transcript committed to the repository (turns someone else wrote, to be
+sent to the model as the conversation so far) is never loaded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from repopack.errors import RepoError
+from repopack.util.fs import atomic_write
 from repopack.util.paths import data_dir
 from repopack.util.worktree import own_path
 
@@ -60,8 +64,10 @@ class Transcript:
         while os.path.lexists(md) or os.path.lexists(md.with_suffix(".json")):
             n += 1
             md = directory / f"{stamp}-{n}.md"
+        twin = json.dumps(asdict(self), indent=1)
         _write_new(md, self.to_markdown())
-        _write_new(md.with_suffix(".json"), json.dumps(asdict(self), indent=1))
+        _write_new(md.with_suffix(".json"), twin)
+        _remember(twin.encode("utf-8"))
         return md
 
     @classmethod
@@ -88,13 +94,52 @@ def transcript_dir(root: Path) -> Path:
 
 
 def latest_transcript(root: Path) -> Path | None:
-    """The newest saved transcript of this repository, wherever it was saved."""
+    """The newest transcript repopack saved for this repository, wherever it was saved."""
     digest = hashlib.blake2b(str(root).encode(), digest_size=4).hexdigest()
     found: list[Path] = []
-    for directory in (root / ".repopack" / "chat", data_dir() / "chat" / f"{root.name}-{digest}"):
+    written: set[str] | None = None
+    local = root / ".repopack" / "chat"
+    for directory in (local, data_dir() / "chat" / f"{root.name}-{digest}"):
         if directory.is_dir() and not (root / ".repopack").is_symlink() and not directory.is_symlink():
-            found += directory.glob("*.json")
+            mine = [p for p in directory.glob("*.json") if p.is_file() and not p.is_symlink()]
+            if directory == local:  # in the work tree: only what repopack wrote there
+                written = _written() if written is None else written
+                mine = [p for p in mine if _digest(p) in written]
+            found += mine
     return max(found, key=lambda p: (p.stat().st_mtime, p.name)) if found else None
+
+
+_LEDGER_LINES = 2000  # digests of the transcripts saved last, across repositories
+
+
+def _ledger() -> Path:
+    return data_dir() / "chat" / "written"
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _written() -> set[str]:
+    try:
+        return set(_ledger().read_text(encoding="ascii", errors="replace").split())
+    except OSError:
+        return set()
+
+
+def _remember(data: bytes) -> None:
+    """Add a saved twin's digest to the ledger of transcripts repopack wrote (kept private)."""
+    ledger = _ledger()
+    try:
+        ledger.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lines = ledger.read_text(encoding="ascii", errors="replace").split() if ledger.is_file() else []
+        lines = [*lines[-(_LEDGER_LINES - 1):], hashlib.sha256(data).hexdigest()]
+        atomic_write(ledger, ("\n".join(lines) + "\n").encode("ascii"), mode=0o600)
+    except OSError:
+        pass  # the transcript is saved; it just cannot be resumed
 
 
 def _write_new(path: Path, text: str) -> None:
