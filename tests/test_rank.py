@@ -139,3 +139,29 @@ def test_stem_is_pathlibs(name: str) -> None:
     from repopack.packing.rank import _stem
 
     assert _stem(name) == PurePosixPath(name).stem
+
+
+def test_a_directory_the_question_names_lifts_its_files() -> None:
+    from repopack.packing.rank import directory_mentions
+
+    paths = ["packages/runtime-core/src/hydration.ts", "packages/runtime-dom/src/hydration.ts",
+             "packages/shared/src/data.ts", "data/core/x.py", "README.md"]
+    found = directory_mentions("fix(runtime-core): avoid re-fetching props in data core", paths)
+    assert set(found) == {0}  # compound names only: 'data' and 'core' are as often plain English
+    assert 0 < found[0] <= 1.0
+    # A name that covers more of the repository says less about each file.
+    wide = directory_mentions("in db_utils", [f"db_utils/m{i}.py" for i in range(8)] + ["other.py", "x/y.py"])
+    narrow = directory_mentions("in db_utils", ["db_utils/m0.py"] + [f"f{i}.py" for i in range(9)])
+    assert narrow[0] > wide[0]
+    assert directory_mentions("runtime-core", ["runtime-core/a.py"]) == {}  # every file: no information
+
+
+def test_a_file_under_the_named_directory_outranks_its_twin(make_repo) -> None:
+    body = "export function hydrate(node) {\n  return patchProps(node)\n}\n"
+    root = make_repo({"packages/runtime-core/src/hydration.ts": body, "packages/runtime-dom/src/hydration.ts": body,
+                      "packages/shared/src/util.ts": "export const x = 1\n"})
+    # (the twin's path sorts first, so a tie would put it first)
+    ranked = rank_repo(root, Settings(), Signals(query="fix(runtime-dom): hydrate keeps patched props"))
+    assert ranked[0].path == "packages/runtime-dom/src/hydration.ts", [r.path for r in ranked]
+    twin = next(r for r in ranked if r.path == "packages/runtime-core/src/hydration.ts")
+    assert ranked[0].signals.get("mention", 0) > twin.signals.get("mention", 0)

@@ -3,8 +3,9 @@
 Signals, each scaled to [0, 1]:
 - lexical: BM25 of the question against each file's text, and against its path and the
   names it defines (what a file *is* matters more than what it mentions);
-- mention: files the question names (paths, tracebacks, dotted modules) and files that
-  define identifiers the question uses, weighted by how specific the name is;
+- mention: files the question names (paths, tracebacks, dotted modules), files under a
+  directory it names by a compound name ('runtime-core'), and files that define identifiers
+  the question uses, each weighted by how specific the name is;
 - focus: files the user pinned, files changed since a ref, traceback frames;
 - graph: personalised PageRank over the file graph, seeded with all of the above, so
   the callers and callees of relevant code rise with it;
@@ -186,6 +187,35 @@ def path_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
     return found
 
 
+DIR_MENTION = 1.0  # a file in a directory the question names, at full specificity
+# A directory's name as the question writes it, and only a compound one ('runtime-core', 'db_utils',
+# 'webApp'): a plain word ('data', 'core') is as often just English.
+_DIR_WORD = re.compile(r"(?<![\w./-])([A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*)(?![\w/-])")
+
+
+def directory_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
+    """Files under a directory the question names by its own name ('runtime-core', 'migrations'),
+    weighted by how few of the repository's files that name covers."""
+    words = set(_DIR_WORD.findall(text))
+    if not words:
+        return {}
+    under: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(paths):
+        parts = p.split("/")[:-1]
+        for name in set(parts):
+            if name in words:
+                under[name].append(i)
+    n = max(1, len(paths))
+    found: dict[int, float] = {}
+    for files in under.values():
+        if len(files) >= n:
+            continue
+        specificity = math.log(1 + n / len(files)) / math.log(1 + n)
+        for i in files:
+            found[i] = max(found.get(i, 0.0), DIR_MENTION * specificity)
+    return found
+
+
 _NOT_MODULES = frozenset(("py", "js", "ts", "go", "rs", "java", "rb", "php", "com", "org"))  # file names, hosts
 
 
@@ -300,7 +330,11 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None,
             mention[i] += w
         for i, w in symbol_mentions(signals.query, index).items():
             mention[i] += w
-        parts["mention"] = _normalise(mention)
+        mention = _normalise(mention)
+        if DIR_MENTION:  # not normalised: naming a directory says less than naming a file
+            for i, w in directory_mentions(signals.query, paths).items():
+                mention[i] += w
+        parts["mention"] = mention
     focus = np.zeros(n)
     for group, weight in ((signals.focus, 1.0), (signals.changed, 1.0)):
         for p in group:
