@@ -189,3 +189,29 @@ def test_the_pack_stamp_follows_the_installed_files(tmp_path) -> None:
         os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
         stamp.pack_stamp.cache_clear()
     assert stamp.pack_stamp() == before
+
+
+def test_stored_packs_are_deflated_and_a_bad_row_is_a_miss(fixture_repo, monkeypatch) -> None:
+    import zlib
+
+    from repopack.packing.cache import Cache, encode
+
+    root = fixture_repo("pyapp")
+    age(root)
+    first = pack_repo(root, Settings(budget=2000), reuse=True)
+    slot = first.reuse_key[0]
+    with Cache() as cache:
+        row = cache.get(reuse.NS, slot, bytes)
+    assert row is not None
+    raw = zlib.decompress(row)  # deflated msgpack
+    monkeypatch.setattr(reuse, "MAX_ROW_BYTES", len(raw) + 1000)
+    assert pack_repo(root, Settings(budget=2000), reuse=True).timings == {"reused": 0.0}  # within the bound
+    poisoned = (zlib.compress(raw + b"\0" * 100_000),  # inflates past the bound: a memory bomb in small
+                b"not zlib at all", zlib.compress(encode({"fingerprint": 1})),  # deflated, wrong shape
+                row[:-3])  # truncated
+    for bad in poisoned:
+        with Cache() as cache:
+            cache.put(reuse.NS, slot, bad)
+        again = pack_repo(root, Settings(budget=2000), reuse=True)
+        assert "reused" not in again.timings and again.text == first.text
+        age(root)
