@@ -165,3 +165,17 @@ def test_a_file_under_the_named_directory_outranks_its_twin(make_repo) -> None:
     assert ranked[0].path == "packages/runtime-dom/src/hydration.ts", [r.path for r in ranked]
     twin = next(r for r in ranked if r.path == "packages/runtime-core/src/hydration.ts")
     assert ranked[0].signals.get("mention", 0) > twin.signals.get("mention", 0)
+
+
+def test_a_directory_named_like_an_identifier_the_code_defines_is_the_identifier(make_repo) -> None:
+    from repopack.packing.rank import directory_mentions
+
+    paths = ["lib/query.py", "tests/select_related/__init__.py", "tests/select_related/models.py"]
+    assert directory_mentions("select_related() crashes", paths, {"select_related"}) == {}
+    assert set(directory_mentions("select_related() crashes", paths)) == {1, 2}
+    root = make_repo({"lib/query.py": "def select_related(fields):\n    return list(fields)\n",
+                      "tests/select_related/__init__.py": "", "tests/select_related/models.py": "X = 1\n",
+                      "lib/other.py": "def other():\n    return 2\n"})
+    ranked = rank_repo(root, Settings(), Signals(query="select_related() crashes on a nullable key"))
+    assert ranked[0].path == "lib/query.py"
+    assert all(r.signals.get("mention", 0) == 0 for r in ranked if r.path.startswith("tests/"))

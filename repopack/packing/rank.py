@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -193,10 +193,11 @@ DIR_MENTION = 1.0  # a file in a directory the question names, at full specifici
 _DIR_WORD = re.compile(r"(?<![\w./-])([A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*)(?![\w/-])")
 
 
-def directory_mentions(text: str, paths: Sequence[str]) -> dict[int, float]:
-    """Files under a directory the question names by its own name ('runtime-core', 'migrations'),
-    weighted by how few of the repository's files that name covers."""
-    words = set(_DIR_WORD.findall(text))
+def directory_mentions(text: str, paths: Sequence[str], defined: Container[str] = ()) -> dict[int, float]:
+    """Files under a directory the question names by its own name ('runtime-core'), weighted by how
+    few of the repository's files that name covers.  A name the code defines (`defined`) is taken
+    for the identifier: 'select_related' is Django's method before it is its tests' directory."""
+    words = {w for w in _DIR_WORD.findall(text) if w not in defined}
     if not words:
         return {}
     under: dict[str, list[int]] = defaultdict(list)
@@ -332,7 +333,7 @@ def rank_files(index: RepoIndex, signals: Signals, root: Path | None = None,
             mention[i] += w
         mention = _normalise(mention)
         if DIR_MENTION:  # not normalised: naming a directory says less than naming a file
-            for i, w in directory_mentions(signals.query, paths).items():
+            for i, w in directory_mentions(signals.query, paths, index.graph.definers).items():
                 mention[i] += w
         parts["mention"] = mention
     focus = np.zeros(n)
