@@ -172,3 +172,28 @@ def test_file_names_that_look_like_markup_are_printed_as_they_are(make_repo, tmp
         done = run_cli("pack", str(root), "-o", str(tmp_path / "out.xml"), env=env)
         assert done.returncode == 0, done.stderr
         assert "Largest: dir[/x].py (" in done.stderr and "[bold]b.py" in done.stderr
+
+
+def test_manifest_names_the_commit_and_a_remote_without_its_credentials(make_repo, tmp_path) -> None:
+    import json
+    import subprocess
+
+    from conftest import git
+
+    root = make_repo({"app.py": "def main():\n    return 1\n"})
+    git(root, "remote", "add", "origin", "https://ci-bot:ghp_s3cr3tT0ken@example.com/team/app.git?x=token#frag")
+    head = git(root, "rev-parse", "HEAD").strip()
+    manifest = tmp_path / "m.json"
+    result = run_cli("pack", str(root), "-o", str(tmp_path / "p.xml"), "--manifest", str(manifest))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(manifest.read_text())
+    assert data["git"] == {"commit": head, "remote": "https://example.com/team/app.git"}
+    assert "s3cr3t" not in manifest.read_text() and "ci-bot" not in manifest.read_text()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path / "empty")], check=True)  # a repository with no commit
+    for where in (plain, tmp_path / "empty"):
+        (where / "a.py").write_text("x = 1\n")
+        assert run_cli("pack", str(where), "-o", str(tmp_path / "q.xml"), "--manifest", str(manifest)).returncode == 0
+        assert json.loads(manifest.read_text())["git"] == {"commit": None, "remote": None}

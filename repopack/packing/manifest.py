@@ -7,7 +7,10 @@ hash of the prompt, so CI can diff what a model saw).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from repopack import __version__
 from repopack.choices import Mode
@@ -70,11 +73,56 @@ def manifest_entries(result: PackResult) -> list[FileEntry]:
     return entries
 
 
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:owner/repo
+
+
+def public_url(url: str) -> str | None:
+    """A remote URL without what may be a credential: the user and password of a URL
+    (https://TOKEN@host/...), its query and fragment.  An scp-like address keeps its user (git@host:...)."""
+    url = url.strip()
+    if not url or any(ord(c) < 32 for c in url):
+        return None
+    if _SCP_LIKE.match(url) and "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.scheme:
+        return url  # a local path
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{port}" if port else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def git_origin(root: Path) -> dict[str, str | None]:
+    """The commit the work tree is at and its `origin` remote (credentials removed); None outside git."""
+    from repopack.util.git import GitError, run_git
+
+    out: dict[str, str | None] = {"commit": None, "remote": None}
+    try:
+        out["commit"] = run_git(root, "rev-parse", "--verify", "-q", "HEAD", timeout=30).strip() or None
+    except GitError:
+        return out
+    try:
+        url = run_git(root, "config", "--get", "remote.origin.url", ok=(0, 1), timeout=30)
+    except GitError:
+        url = ""
+    out["remote"] = public_url(url) if url.strip() else None
+    return out
+
+
 def build_manifest(result: PackResult) -> dict:
     packed = result.packed
     return {
         "repopack": __version__,
         "repository": result.root.name,
+        "git": git_origin(result.root),
         "encoding": result.tokenizer.name,
         "budget": packed.budget,
         "tokens": packed.tokens,
