@@ -70,7 +70,8 @@ def test_only_the_repositorys_own_drivers_are_overridden(make_repo) -> None:
     from repopack.util.git import repo_overrides
 
     root = make_repo({"a.py": "x = 1\n"})
-    git(root, "config", "filter.evil.clean", "evil-clean")
+    assert repo_overrides(root) == ()
+    git(root, "config", "filter.evil.clean", "evil-clean")  # set after a first read: still seen
     git(root, "config", "diff.evil.textconv", "evil-conv")
     git(root, "config", "diff.external", "evil-diff")
     git(root, "config", "core.editor", "vi")  # not a driver: left alone

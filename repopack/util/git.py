@@ -25,7 +25,6 @@ _UNTRUSTED_CONFIG = ("-c", "core.fsmonitor=false")
 _DRIVER_KEY = re.compile(r"(filter|diff)\.(.+)\.(clean|smudge|process|textconv|command)", re.IGNORECASE)
 _NEUTRAL = {"clean": "cat", "smudge": "cat", "process": "", "textconv": "cat", "command": ""}
 _REPO_SCOPES = (b"local", b"worktree")
-_repo_overrides: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 class GitError(RepoError):
@@ -54,30 +53,27 @@ def git_process(*args: str, root: Path | None = None, env: Mapping[str, str] | N
 
 def repo_overrides(root: Path) -> tuple[tuple[str, str], ...]:
     """(key, value) pairs that switch off every filter and diff driver the repository's own config
-    sets, read once per directory and process (reading config runs nothing).  They are passed in
-    GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n, not as ``-c key=value``: a driver's name may hold a '='."""
-    key = str(root)
-    found = _repo_overrides.get(key)
-    if found is None:
-        try:
-            out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", key, "config", "--list", "--show-scope", "-z"],
-                                 capture_output=True, timeout=30, env=_ENV, stdin=subprocess.DEVNULL)
-            listing = out.stdout if out.returncode == 0 else b""
-        except (OSError, subprocess.SubprocessError):
-            listing = b""
-        pairs: dict[str, str] = {}
-        fields = listing.split(b"\0")
-        for scope, entry in zip(fields[0::2], fields[1::2], strict=False):
-            if scope not in _REPO_SCOPES:
-                continue
-            name = entry.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
-            m = _DRIVER_KEY.fullmatch(name)
-            if m:
-                pairs[name] = _NEUTRAL[m.group(3).lower()]
-            elif name.lower() == "diff.external":
-                pairs[name] = ""
-        found = _repo_overrides[key] = tuple(pairs.items())
-    return found
+    sets.  Read before every command (about 1 ms; reading config runs nothing), so a config changed
+    since is never missed.  They are passed in GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n, not as
+    ``-c key=value``: a driver's name may hold a '='."""
+    try:
+        out = subprocess.run(["git", *_UNTRUSTED_CONFIG, "-C", str(root), "config", "--list", "--show-scope", "-z"],
+                             capture_output=True, timeout=30, env=_ENV, stdin=subprocess.DEVNULL)
+        listing = out.stdout if out.returncode == 0 else b""
+    except (OSError, subprocess.SubprocessError):
+        listing = b""
+    pairs: dict[str, str] = {}
+    fields = listing.split(b"\0")
+    for scope, entry in zip(fields[0::2], fields[1::2], strict=False):
+        if scope not in _REPO_SCOPES:
+            continue
+        name = entry.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
+        m = _DRIVER_KEY.fullmatch(name)
+        if m:
+            pairs[name] = _NEUTRAL[m.group(3).lower()]
+        elif name.lower() == "diff.external":
+            pairs[name] = ""
+    return tuple(pairs.items())
 
 
 def _with_overrides(env: Mapping[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
