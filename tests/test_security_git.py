@@ -76,3 +76,28 @@ def test_only_the_repositorys_own_drivers_are_overridden(make_repo) -> None:
     git(root, "config", "diff.external", "evil-diff")
     git(root, "config", "core.editor", "vi")  # not a driver: left alone
     assert dict(repo_overrides(root)) == {"filter.evil.clean": "cat", "diff.evil.textconv": "cat", "diff.external": ""}
+
+
+def test_a_signature_checker_the_repository_names_never_runs(make_repo, tmp_path: Path) -> None:
+    # log.showSignature in the work tree's config has every `git log` run gpg.program on a signed
+    # commit; the program is a script the repository commits, the signature a forged header.
+    marker = tmp_path / "PWNED"
+    root = make_repo({"app.py": "def main():\n    return 1\n",
+                      "tools/verify": f"#!/bin/sh\ntouch {marker}\n"})
+    (root / "tools" / "verify").chmod(0o755)
+    raw = subprocess.run(["git", "-C", str(root), "cat-file", "commit", "HEAD"], capture_output=True, text=True,
+                         check=True).stdout
+    head, body = raw.split("\n\n", 1)
+    signed = f"{head}\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAd\n -----END PGP SIGNATURE-----\n\n{body}"
+    sha = subprocess.run(["git", "-C", str(root), "hash-object", "-t", "commit", "-w", "--stdin"], input=signed,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    git(root, "update-ref", "HEAD", sha)
+    git(root, "config", "log.showSignature", "true")
+    git(root, "config", "gpg.program", "./tools/verify")
+    for args in (["pack", str(root), "-q", "main", "--budget", "4k", "-o", "-"],
+                 ["pack", str(root), "--include-log", "3", "-o", "-"], ["rank", str(root), "-q", "main"]):
+        result = run_cli(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert not marker.exists(), f"repopack {args[0]} ran the repository's gpg.program"
+    subprocess.run(["git", "-C", str(root), "log", "-n1"], capture_output=True)
+    assert marker.exists()  # plain git does: the attack is real

@@ -17,13 +17,17 @@ from repopack.errors import RepoError
 _ENV = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
 # A work tree's own .git/config is not trusted (an unpacked archive or a restored CI workspace
 # brings its own): `core.fsmonitor` there would run a command on every status, diff or ls-files.
-_UNTRUSTED_CONFIG = ("-c", "core.fsmonitor=false")
+# `log.showSignature` there would have every log and show run `gpg.program` (a script the
+# repository commits, say) on any commit that carries a signature.
+_UNTRUSTED_CONFIG = ("-c", "core.fsmonitor=false", "-c", "log.showSignature=false")
 # Other keys of that config name commands git runs while it reads: filter drivers (clean on diff
-# and status, smudge on archive), diff drivers (textconv, external diff).  Each one the repository
-# sets is overridden on our command line: a filter becomes `cat` (the bytes as committed), the
-# rest run nothing.  The user's own (global, system) drivers, git-lfs's say, still apply.
-_DRIVER_KEY = re.compile(r"(filter|diff)\.(.+)\.(clean|smudge|process|textconv|command)", re.IGNORECASE)
-_NEUTRAL = {"clean": "cat", "smudge": "cat", "process": "", "textconv": "cat", "command": ""}
+# and status, smudge on archive), diff drivers (textconv, external diff), signature checkers
+# (gpg.program).  Each one the repository sets is overridden on our command line: a filter
+# becomes `cat` (the bytes as committed), the rest run nothing.  The user's own (global, system)
+# drivers, git-lfs's say, still apply.
+_DRIVER_KEY = re.compile(r"(filter|diff)\.(.+)\.(clean|smudge|process|textconv|command)|gpg(\.[^.]+)?\.(program)",
+                         re.IGNORECASE)
+_NEUTRAL = {"clean": "cat", "smudge": "cat", "process": "", "textconv": "cat", "command": "", "program": ""}
 _REPO_SCOPES = (b"local", b"worktree")
 
 
@@ -70,7 +74,7 @@ def repo_overrides(root: Path) -> tuple[tuple[str, str], ...]:
         name = entry.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
         m = _DRIVER_KEY.fullmatch(name)
         if m:
-            pairs[name] = _NEUTRAL[m.group(3).lower()]
+            pairs[name] = _NEUTRAL[(m.group(3) or m.group(5)).lower()]
         elif name.lower() == "diff.external":
             pairs[name] = ""
     return tuple(pairs.items())
