@@ -8,9 +8,11 @@ must not run it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import git
 from helpers import run_cli
 
@@ -101,3 +103,71 @@ def test_a_signature_checker_the_repository_names_never_runs(make_repo, tmp_path
         assert not marker.exists(), f"repopack {args[0]} ran the repository's gpg.program"
     subprocess.run(["git", "-C", str(root), "log", "-n1"], capture_output=True)
     assert marker.exists()  # plain git does: the attack is real
+
+
+def _sh(root: Path, script: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(["sh", "-ec", script], cwd=root, check=True, capture_output=True, env=env)
+
+
+def _lazy_fetch_repo(root: Path, marker: Path) -> None:
+    """A 'partial clone' config whose promisor remote runs a command to fetch missing objects."""
+    _sh(root, f"""git init -q .
+        seq 1 50 > x.txt; echo 'hello word' > a.txt; echo 'second word' > b.txt; git add .; git commit -qm one
+        git mv x.txt y.txt; echo extra >> y.txt; git add .; git commit -qm two
+        echo 'more word' >> a.txt; echo 'staged word' >> b.txt; git add b.txt
+        git config core.repositoryformatversion 1; git config extensions.partialClone origin
+        git config remote.origin.promisor true; git config remote.origin.url .
+        git config remote.origin.uploadpack 'touch {marker}; false'
+        for o in $(git rev-parse HEAD~1:x.txt HEAD:y.txt HEAD:a.txt HEAD:b.txt :b.txt); do
+            rm -f .git/objects/$(echo $o | cut -c1-2)/$(echo $o | cut -c3-); done""")
+
+
+def _hook_repo(root: Path, marker: Path) -> None:
+    """A committed hooks directory named by core.hooksPath; `git diff REV` refreshes a stat-dirty index."""
+    _sh(root, f"""git init -q .
+        echo word > a.txt; echo b > b.txt; mkdir hooks
+        printf '#!/bin/sh\\ntouch {marker}\\n' > hooks/post-index-change; chmod +x hooks/post-index-change
+        git add .; git commit -qm one; echo more >> b.txt
+        git config core.hooksPath hooks; touch -d 2020-01-01 a.txt""")
+
+
+def _submodule_repo(root: Path, marker: Path) -> None:
+    """An embedded repository with its own filter and external diff, which git runs inside it."""
+    _sh(root, f"""git init -q .
+        echo word > main.txt; git init -q inner
+        (cd inner && echo 'word inner' > i.txt && echo '*.txt filter=x' > .gitattributes && git add . &&
+         git commit -qm i)
+        git add main.txt inner 2>/dev/null; git commit -qm m
+        (cd inner && echo 'more word' >> i.txt && git commit -qam two)
+        git config -f inner/.git/config filter.x.clean 'sh -c "touch {marker}; cat"'
+        git config -f inner/.git/config diff.external 'touch {marker}'
+        git config diff.submodule diff; touch -d 2020-01-01 inner/i.txt""")
+
+
+@pytest.mark.parametrize("build", [_lazy_fetch_repo, _hook_repo, _submodule_repo],
+                         ids=["lazy-fetch", "hook", "submodule"])
+def test_transports_hooks_and_submodules_of_the_repository_never_run(build, tmp_path: Path) -> None:
+    root, marker = tmp_path / "repo", tmp_path / "PWNED"
+    root.mkdir()
+    build(root, marker)
+    marker.unlink(missing_ok=True)
+    for args in (["pack", str(root), "-o", str(tmp_path / "p.xml")],
+                 ["pack", str(root), "-q", "word", "--budget", "4k", "-o", "-"],
+                 ["pack", str(root), "--include-diff", "--include-log", "3", "-o", "-"],
+                 ["pack", str(root), "--diff", "HEAD", "-q", "word", "-o", "-"],
+                 ["rank", str(root), "-q", "word"], ["map", str(root)], ["scan", "--staged", str(root)]):
+        result = run_cli(*args)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert result.returncode in (0, 1, 4), (args, result.stderr)  # 4: git cannot read what is missing
+        assert not marker.exists(), f"repopack {' '.join(args[:1])} ran the repository's command ({args})"
+    # Plain git does run it, on the same repository built afresh (repopack's diff refreshed the
+    # index of this one): the attack is real.
+    again = tmp_path / "again"
+    again.mkdir()
+    build(again, marker)
+    marker.unlink(missing_ok=True)
+    subprocess.run(["git", "-C", str(again), "diff", "HEAD"], capture_output=True)
+    subprocess.run(["git", "-C", str(again), "log", "--name-only", "-n3"], capture_output=True)
+    assert marker.exists()

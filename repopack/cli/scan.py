@@ -82,7 +82,8 @@ def files_under(path: Path) -> list[tuple[str, str]]:
 
 def staged_files(root: Path) -> list[tuple[str, str]]:
     """The staged content of every added, copied, modified or renamed file."""
-    names = _git(root, "diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z").decode("utf-8", "surrogateescape")
+    names = _git(root, "diff", "--cached", "--name-only", "--diff-filter=ACMR", "--ignore-submodules=dirty",
+                 "-z").decode("utf-8", "surrogateescape")
     out: list[tuple[str, str]] = []
     for name in filter(None, names.split("\0")):
         blob = _git(root, "show", f":{name}")

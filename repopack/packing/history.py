@@ -71,7 +71,7 @@ def diff_sections(root: Path, ref: str, walked: WalkResult) -> tuple[str, list[_
     if ref and ref.startswith("-"):
         raise RepoError(f"--include-diff: not a ref: {ref!r}")
     title = "git diff HEAD (uncommitted changes, staged and not)" if ref == UNCOMMITTED else f"git diff {ref}...HEAD"
-    base = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--relative", *rng]
+    base = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--ignore-submodules=dirty", "--relative", *rng]
     names = [n for n in _git(root, *base, "--name-only", "-z", "--", what=what).split("\0") if n]
     allowed = _allowed(root, walked)
     keep = [n for n in names if allowed(n)]

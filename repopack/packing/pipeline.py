@@ -93,7 +93,7 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
     def git(*args: str) -> list[bytes]:
         return run_git_bytes(root, *args, what=f"--diff {base}", timeout=60).split(b"\0")
 
-    names = git("diff", "--name-only", "-z", "--relative", base, "--")
+    names = git("diff", "--name-only", "-z", "--ignore-submodules=dirty", "--relative", base, "--")
     names += git("ls-files", "--others", "--exclude-standard", "-z")
     return tuple(sorted({display_name(n) for n in names if n}))
 
@@ -105,7 +105,7 @@ def changed_hunks(root: Path, base: str) -> tuple[tuple[str, int, int], ...]:
     """The line ranges of the work tree that differ from `base` (path, first, last); () without git."""
     try:
         out = run_git(root, "-c", "core.quotepath=off", "diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv",
-                      "--relative", base, "--", what=f"--diff {base}", timeout=60)
+                      "--ignore-submodules=dirty", "--relative", base, "--", what=f"--diff {base}", timeout=60)
     except GitError:
         return ()
     hunks: list[tuple[str, int, int]] = []

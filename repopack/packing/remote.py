@@ -177,7 +177,8 @@ def _git(spec: RemoteSpec, *args: str, cwd: Path | None = None) -> str:
     if not git_available():
         raise RemoteError("remote repositories need git on PATH")
     try:
-        out = git_process(*args, root=cwd, env=_git_env(spec), timeout=GIT_TIMEOUT, config=_REMOTE_CONFIG)
+        out = git_process(*args, root=cwd, env=_git_env(spec), timeout=GIT_TIMEOUT, config=_REMOTE_CONFIG,
+                          network=True)
     except subprocess.TimeoutExpired:
         raise RemoteError(f"git timed out after {GIT_TIMEOUT} s talking to {spec.display}") from None
     except (OSError, subprocess.SubprocessError) as exc:

@@ -84,7 +84,8 @@ def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tup
     head_ref = head or "HEAD"
     merge_base = _git(root, "merge-base", base, head_ref).strip()
     subjects = _git(root, "log", "--format=- %s", f"{merge_base}..{head_ref}").strip()
-    diff_args = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--relative", "-M")
+    diff_args = ("diff", "--no-color", "--no-ext-diff", "--no-textconv", "--ignore-submodules=dirty", "--relative",
+                 "-M")
     if head is None:
         diff = _git(root, *diff_args, merge_base)
         for name in filter(None, _git(root, "ls-files", "--others", "--exclude-standard", "-z").split("\0")):
@@ -96,7 +97,7 @@ def local_target(root: Path, base: str, head: str | None = None) -> Iterator[tup
         title = f"{base}...{head}"
     target = ReviewTarget(title, subjects, diff, merge_base, head or "working tree")
     head_sha = _git(root, "rev-parse", head_ref).strip() if head else None
-    clean = not _git(root, "status", "--porcelain", "--untracked-files=no").strip()
+    clean = not _git(root, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty").strip()
     if head is None or (head_sha == git_head(root) and clean):
         yield target, root
         return

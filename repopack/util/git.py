@@ -29,6 +29,16 @@ _DRIVER_KEY = re.compile(r"(filter|diff)\.(.+)\.(clean|smudge|process|textconv|c
                          re.IGNORECASE)
 _NEUTRAL = {"clean": "cat", "smudge": "cat", "process": "", "textconv": "cat", "command": "", "program": ""}
 _REPO_SCOPES = (b"local", b"worktree")
+# What reading a work tree never needs, and what such a config could turn into a command:
+# - a transport: a "partial clone" config fetches missing objects lazily, through a remote's
+#   `uploadpack` command, `core.sshCommand` or an `ext::` URL (only fetching, in repopack's own
+#   directories, talks to remotes: `network=True`);
+# - hooks: `git diff REV` refreshes a stat-dirty index and runs `post-index-change`;
+# - a submodule's own config and attributes: `--ignore-submodules=dirty` on our diffs and status
+#   keeps git out of submodule work trees, and `diff.submodule=short` keeps it from diffing them.
+_PROTOCOLS = ("file", "git", "ssh", "http", "https", "ext", "fd")
+_OFFLINE_CONFIG = ("-c", "protocol.allow=never", *(x for p in _PROTOCOLS for x in ("-c", f"protocol.{p}.allow=never")),
+                   "-c", "core.hooksPath=/dev/null", "-c", "diff.submodule=short")
 
 
 class GitError(RepoError):
@@ -40,19 +50,23 @@ def git_available() -> bool:
 
 
 def git_process(*args: str, root: Path | None = None, env: Mapping[str, str] | None = None,
-                timeout: float = 300, config: Sequence[str] = ()) -> subprocess.CompletedProcess[bytes]:
+                timeout: float = 300, config: Sequence[str] = (), network: bool = False
+                ) -> subprocess.CompletedProcess[bytes]:
     """Start ``git [-c ...] [-C root] ARGS`` the one way repopack does, and return the finished process.
 
     stdin is closed (git never waits for a prompt), the work tree's `core.fsmonitor` is off and so
-    are the filter and diff drivers its own config sets (see `repo_overrides`), `config` adds more
-    ``-c`` pairs, `env` replaces the environment (default: ours with optional locks off).  Raises
-    OSError or subprocess.SubprocessError when git cannot run or times out; the caller judges the
-    exit code.
+    are the filter and diff drivers its own config sets (see `repo_overrides`); unless `network`
+    (clone and fetch into repopack's own directories), no transport, hook or submodule diff runs
+    either.  `config` adds more ``-c`` pairs, `env` replaces the environment (default: ours with
+    optional locks off).  Raises OSError or subprocess.SubprocessError when git cannot run or times
+    out; the caller judges the exit code.
     """
     where = ("-C", str(root)) if root is not None else ()
     pairs = repo_overrides(root) if root is not None else ()
-    return subprocess.run(["git", *_UNTRUSTED_CONFIG, *config, *where, *args], capture_output=True, timeout=timeout,
-                          env=_with_overrides(_ENV if env is None else env, pairs), stdin=subprocess.DEVNULL)
+    offline = () if network else _OFFLINE_CONFIG
+    return subprocess.run(["git", *_UNTRUSTED_CONFIG, *offline, *config, *where, *args], capture_output=True,
+                          timeout=timeout, env=_with_overrides(_ENV if env is None else env, pairs),
+                          stdin=subprocess.DEVNULL)
 
 
 def repo_overrides(root: Path) -> tuple[tuple[str, str], ...]:
@@ -83,7 +97,10 @@ def repo_overrides(root: Path) -> tuple[tuple[str, str], ...]:
 def _with_overrides(env: Mapping[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     out = dict(env)
     if pairs:
-        base = int(out.get("GIT_CONFIG_COUNT", "0") or 0)
+        try:
+            base = max(0, int(out.get("GIT_CONFIG_COUNT", "0") or 0))
+        except ValueError:
+            base = 0  # not a count: git would reject it; ours replaces it
         for k, (name, value) in enumerate(pairs, base):
             out[f"GIT_CONFIG_KEY_{k}"], out[f"GIT_CONFIG_VALUE_{k}"] = name, value
         out["GIT_CONFIG_COUNT"] = str(base + len(pairs))
