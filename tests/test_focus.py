@@ -104,14 +104,18 @@ def test_units_are_scored_by_name_body_and_frames() -> None:
     assert by_frame[2] > 0 and by_frame[0] == by_frame[1] == 0
 
 
+def label_scores(text: str, path: str, query) -> dict[str, float]:
+    """Each unit's score for `query`, by its label."""
+    [outline] = build_outlines([(text, parse_file(path, text))], TOK.count_many)
+    return dict(zip((u.label for u in outline.units), score_units(outline, path, query), strict=True))
+
+
 def test_methods_of_a_class_the_question_names_score() -> None:
     from repopack.packing.focus import UnitQuery
 
     text = ("class Other:\n    def size(self):\n        return 0\n\n\n"
             "class PersonName:\n    def size(self):\n        return len(self.parts)\n")
-    [outline] = build_outlines([(text, parse_file("p.py", text))], TOK.count_many)
-    scores = dict(zip((u.label for u in outline.units), score_units(outline, "p.py",
-                  UnitQuery({}, {"PersonName": 1.0}, {}, {})), strict=True))
+    scores = label_scores(text, "p.py", UnitQuery({}, {"PersonName": 1.0}, {}, {}))
     assert scores["PersonName.size"] > 0 and scores["Other.size"] == 0
 
 
@@ -343,9 +347,7 @@ def test_naming_a_class_scores_its_constructor() -> None:
     text = ("class Grid:\n    def __init__(self, x):\n        self.x = list(x)\n\n"
             "    def size(self):\n        return len(self.x)\n\n\n"
             "class Other:\n    def __init__(self):\n        pass\n")
-    [outline] = build_outlines([(text, parse_file("g.py", text))], TOK.count_many)
-    scores = dict(zip((u.label for u in outline.units), score_units(outline, "g.py",
-                  UnitQuery({"grid": 1.0}, {"Grid": 1.0}, {}, {})), strict=True))
+    scores = label_scores(text, "g.py", UnitQuery({"grid": 1.0}, {"Grid": 1.0}, {}, {}))
     assert scores["Grid.__init__"] > 2 * scores["Grid.size"] > 0 and scores["Other.__init__"] == 0
 
 
@@ -399,7 +401,5 @@ def test_a_member_of_a_matching_class_shares_in_its_match() -> None:
     text = ("class SelectModel:\n    \"\"\"Keeps the selected option in sync.\"\"\"\n    options = []\n\n"
             "    def created(self, el):\n        self.el = el\n\n\n"
             "class Other:\n    \"\"\"Unrelated.\"\"\"\n\n    def created(self, el):\n        self.el = el\n")
-    [outline] = build_outlines([(text, parse_file("v.py", text))], TOK.count_many)
-    scores = dict(zip((u.label for u in outline.units), score_units(outline, "v.py",
-                  UnitQuery({"selected": 2.0, "sync": 2.0}, {}, {}, {})), strict=True))
+    scores = label_scores(text, "v.py", UnitQuery({"selected": 2.0, "sync": 2.0}, {}, {}, {}))
     assert scores["SelectModel.created"] > 0 and scores["Other.created"] == 0
